@@ -1,0 +1,180 @@
+"""One exception hierarchy and one renderer: every error leaves as RFC 9457 problem details."""
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.core.i18n import Lang, negotiate, translate
+from app.core.json import dumps
+from app.schemas.problems import Problem
+
+logger = logging.getLogger("app.errors")
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+
+
+class AppError(Exception):
+    """A failure with a stable code; its message is rendered per request language."""
+
+    status: int = 500
+    code: str = "internal_error"
+    detail_key: str | None = None
+
+    def __init__(self, detail_key: str | None = None, **params: Any) -> None:
+        super().__init__(detail_key or self.code)
+        if detail_key is not None:
+            self.detail_key = detail_key
+        self.params = params
+        self.headers: dict[str, str] = {}
+
+    def detail(self, lang: Lang) -> str | None:
+        if self.detail_key is None:
+            return None
+        params = dict(self.params)
+        entity = params.get("entity")
+        if isinstance(entity, str):
+            params["entity"] = translate(f"entity.{entity}", lang)
+        return translate(self.detail_key, lang, **params)
+
+
+class NotFoundError(AppError):
+    status = 404
+    code = "not_found"
+
+    def __init__(self, entity: str, key: object) -> None:
+        super().__init__("not_found.entity", entity=entity, key=key)
+
+
+class InvalidCursorError(AppError):
+    status = 422
+    code = "invalid_cursor"
+    detail_key = "invalid_cursor.detail"
+
+
+class UnknownFilterValueError(AppError):
+    status = 422
+    code = "unknown_filter_value"
+
+    def __init__(self, field: str, value: object) -> None:
+        super().__init__("unknown_filter_value.detail", field=field, value=value)
+
+
+class ServiceUnavailableError(AppError):
+    status = 503
+    code = "service_unavailable"
+
+
+def request_id_of(request: Request) -> str | None:
+    value = getattr(request.state, "request_id", None)
+    return value if isinstance(value, str) else None
+
+
+def problem_response(
+    request: Request,
+    *,
+    status: int,
+    code: str,
+    detail: str | None,
+    lang: Lang,
+    errors: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    problem = Problem(
+        type=f"urn:dxplan:problem:{code}",
+        title=translate(code, lang),
+        status=status,
+        detail=detail,
+        instance=request.url.path,
+        code=code,
+        request_id=request_id_of(request),
+        errors=errors,
+    )
+    body = dumps(problem.model_dump(exclude_none=True))
+    all_headers = {"Content-Language": lang, "Vary": "Accept-Language", **(headers or {})}
+    return Response(body, status_code=status, media_type=PROBLEM_CONTENT_TYPE, headers=all_headers)
+
+
+def _field_errors(exc: RequestValidationError, lang: Lang) -> list[dict[str, Any]]:
+    result = []
+    for error in exc.errors():
+        loc = [part if isinstance(part, int) else str(part) for part in error.get("loc", ())]
+        error_type = str(error.get("type", "invalid"))
+        ctx = {k: v for k, v in (error.get("ctx") or {}).items() if isinstance(v, str | int)}
+        key = f"field.{error_type}" if f"field.{error_type}" in _KNOWN_FIELD_KEYS else None
+        message = translate(key, lang, **ctx) if key else str(error.get("msg", ""))
+        if key is None and lang == "vi":
+            message = translate("field.invalid", lang) + f" ({message})"
+        field = next((str(p) for p in reversed(loc) if isinstance(p, str)), "")
+        result.append({"loc": loc, "field": field, "type": error_type, "message": message})
+    return result
+
+
+_KNOWN_FIELD_KEYS = {
+    "field.missing",
+    "field.int_parsing",
+    "field.greater_than_equal",
+    "field.less_than_equal",
+    "field.string_too_short",
+    "field.string_too_long",
+    "field.string_pattern_mismatch",
+    "field.literal_error",
+    "field.enum",
+}
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(AppError)
+    async def _app_error(request: Request, exc: AppError) -> Response:
+        lang = negotiate(request.headers.get("accept-language"))
+        return problem_response(
+            request,
+            status=exc.status,
+            code=exc.code,
+            detail=exc.detail(lang),
+            lang=lang,
+            headers=exc.headers,
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> Response:
+        lang = negotiate(request.headers.get("accept-language"))
+        return problem_response(
+            request,
+            status=422,
+            code="validation_error",
+            detail=translate("validation_error.detail", lang),
+            lang=lang,
+            errors=_field_errors(exc, lang),
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        lang = negotiate(request.headers.get("accept-language"))
+        if exc.status_code == 404:
+            code, detail = "not_found", translate("not_found.route", lang)
+        elif exc.status_code == 405:
+            code = "method_not_allowed"
+            detail = translate("method_not_allowed.detail", lang, method=request.method)
+        else:
+            code, detail = "http_error", str(exc.detail)
+        return problem_response(
+            request,
+            status=exc.status_code,
+            code=code,
+            detail=detail,
+            lang=lang,
+            headers=dict(exc.headers or {}),
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> Response:
+        logger.exception("unhandled error", exc_info=exc)
+        lang = negotiate(request.headers.get("accept-language"))
+        detail = translate("internal_error.detail", lang, request_id=request_id_of(request))
+        return problem_response(
+            request, status=500, code="internal_error", detail=detail, lang=lang
+        )

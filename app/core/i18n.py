@@ -1,0 +1,127 @@
+"""User-facing messages in Vietnamese (default) and English, chosen by Accept-Language."""
+
+from typing import Literal
+
+Lang = Literal["vi", "en"]
+DEFAULT_LANG: Lang = "vi"
+
+MESSAGES: dict[str, dict[Lang, str]] = {
+    # Problem titles, by stable code.
+    "not_found": {"vi": "Không tìm thấy", "en": "Not found"},
+    "validation_error": {"vi": "Dữ liệu không hợp lệ", "en": "Invalid input"},
+    "invalid_cursor": {"vi": "Con trỏ phân trang không hợp lệ", "en": "Invalid pagination cursor"},
+    "unknown_filter_value": {"vi": "Giá trị bộ lọc không tồn tại", "en": "Unknown filter value"},
+    "method_not_allowed": {"vi": "Phương thức không được hỗ trợ", "en": "Method not allowed"},
+    "http_error": {"vi": "Yêu cầu không hợp lệ", "en": "Bad request"},
+    "service_unavailable": {
+        "vi": "Dịch vụ tạm thời không sẵn sàng",
+        "en": "Service temporarily unavailable",
+    },
+    "internal_error": {"vi": "Lỗi máy chủ", "en": "Internal server error"},
+    # Details.
+    "not_found.entity": {
+        "vi": "Không tìm thấy {entity} có mã “{key}”.",
+        "en": "No {entity} with code “{key}”.",
+    },
+    "not_found.route": {
+        "vi": "Không có tài nguyên tại đường dẫn này.",
+        "en": "There is no resource at this path.",
+    },
+    "invalid_cursor.detail": {
+        "vi": "Tham số cursor không phải giá trị do máy chủ trả về cho danh sách này.",
+        "en": "The cursor parameter is not one this server issued for this list.",
+    },
+    "unknown_filter_value.detail": {
+        "vi": "Không có giá trị “{value}” cho bộ lọc “{field}”.",
+        "en": "There is no “{value}” for filter “{field}”.",
+    },
+    "validation_error.detail": {
+        "vi": "Một hoặc nhiều tham số không hợp lệ; xem danh sách errors.",
+        "en": "One or more parameters are invalid; see the errors list.",
+    },
+    "method_not_allowed.detail": {
+        "vi": "Đường dẫn này không hỗ trợ phương thức {method}.",
+        "en": "This path does not support {method}.",
+    },
+    "service_unavailable.database": {
+        "vi": "Không kết nối được cơ sở dữ liệu.",
+        "en": "The database cannot be reached.",
+    },
+    "internal_error.detail": {
+        "vi": "Đã có lỗi không mong muốn; mã yêu cầu: {request_id}.",
+        "en": "An unexpected error occurred; request id: {request_id}.",
+    },
+    # Entities.
+    "entity.task": {"vi": "nhiệm vụ", "en": "task"},
+    "entity.indicator": {"vi": "chỉ tiêu", "en": "indicator"},
+    "entity.document": {"vi": "văn bản", "en": "document"},
+    "entity.section": {"vi": "mục", "en": "section"},
+    "entity.agency": {"vi": "cơ quan", "en": "agency"},
+    "entity.plan": {"vi": "kế hoạch", "en": "plan"},
+    # Field validation, by pydantic error type.
+    "field.missing": {"vi": "Thiếu trường bắt buộc.", "en": "Field required."},
+    "field.int_parsing": {"vi": "Phải là số nguyên.", "en": "Must be an integer."},
+    "field.greater_than_equal": {
+        "vi": "Phải lớn hơn hoặc bằng {ge}.",
+        "en": "Must be greater than or equal to {ge}.",
+    },
+    "field.less_than_equal": {
+        "vi": "Phải nhỏ hơn hoặc bằng {le}.",
+        "en": "Must be less than or equal to {le}.",
+    },
+    "field.string_too_short": {
+        "vi": "Phải có ít nhất {min_length} ký tự.",
+        "en": "Must have at least {min_length} characters.",
+    },
+    "field.string_too_long": {
+        "vi": "Không được dài quá {max_length} ký tự.",
+        "en": "Must have at most {max_length} characters.",
+    },
+    "field.string_pattern_mismatch": {
+        "vi": "Không đúng định dạng.",
+        "en": "Does not match the expected format.",
+    },
+    "field.literal_error": {
+        "vi": "Phải là một trong: {expected}.",
+        "en": "Must be one of: {expected}.",
+    },
+    "field.enum": {"vi": "Phải là một trong: {expected}.", "en": "Must be one of: {expected}."},
+    "field.invalid": {"vi": "Giá trị không hợp lệ.", "en": "Invalid value."},
+}
+
+
+def negotiate(accept_language: str | None) -> Lang:
+    """Pick vi or en from an Accept-Language header by quality; Vietnamese by default."""
+    if not accept_language:
+        return DEFAULT_LANG
+    best: tuple[float, int, Lang] | None = None
+    for index, part in enumerate(accept_language.split(",")):
+        pieces = part.strip().split(";")
+        tag = pieces[0].strip().lower()
+        quality = 1.0
+        for param in pieces[1:]:
+            name, _, value = param.strip().partition("=")
+            if name.strip() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        primary = tag.split("-")[0]
+        if primary not in ("vi", "en") or quality <= 0:
+            continue
+        lang: Lang = "vi" if primary == "vi" else "en"
+        candidate = (quality, -index, lang)
+        if best is None or candidate[:2] > best[:2]:
+            best = candidate
+    return best[2] if best else DEFAULT_LANG
+
+
+def translate(key: str, lang: Lang, **params: object) -> str:
+    entry = MESSAGES.get(key)
+    if entry is None:
+        return key
+    template = entry[lang]
+    try:
+        return template.format(**params)
+    except (KeyError, IndexError, ValueError):
+        return template

@@ -1,0 +1,84 @@
+"""Application factory: settings, lifespan (engine made and disposed here), routers."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+from prometheus_fastapi_instrumentator import Instrumentator
+
+from app.core.config import Settings, get_settings
+from app.core.db import make_engine, make_sessionmaker
+from app.core.errors import install_error_handlers
+from app.core.logging import RequestIdMiddleware, configure_logging
+from app.core.openapi import install_openapi
+from app.routers import agencies, documents, health, indicators, plans, sections, tasks
+
+API_PREFIX = "/api/v1"
+
+DESCRIPTION = """
+Plan views of **Smart Hải Dương**: Hải Dương province's digital-transformation action plan
+**2358/KH-UBND** (25/6/2021) as data: its sections, tasks, indicators, legal documents and the
+agencies that lead them.
+
+Conventions:
+- JSON; plan items are named by stable codes (`A.I.1`, `B.3.2`, `CT-2025-01`, `II.5.a`).
+- Errors are RFC 9457 problem details (`application/problem+json`) with a stable `code`;
+  validation errors list each field in `errors`. Messages follow `Accept-Language`
+  (Vietnamese by default, English with `en`).
+- Lists return `{"items", "total", "next_cursor"}`; `limit` is 1-200 (default 50); pass
+  `next_cursor` back as `cursor`. Plan items are in plan order.
+- Search (`q`) ignores case and Vietnamese diacritics and matches at word starts.
+"""
+
+TAGS = [
+    {"name": "plan", "description": "The plan document itself."},
+    {"name": "sections", "description": "Numbered parts of the plan body (I-IV)."},
+    {"name": "tasks", "description": "Tasks and projects of Phụ lục 3."},
+    {"name": "indicators", "description": "Indicators and their targets (Phụ lục 1)."},
+    {"name": "documents", "description": "Legal documents to issue (Phụ lục 2)."},
+    {"name": "agencies", "description": "Agencies and groups of agencies."},
+    {"name": "health", "description": "Liveness and readiness."},
+]
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    engine = make_engine(settings, null_pool=settings.db_null_pool)
+    app.state.engine = engine
+    app.state.sessionmaker = make_sessionmaker(engine)
+    try:
+        yield
+    finally:
+        await engine.dispose()
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging(settings.log_level, settings.log_json)
+    app = FastAPI(
+        title="Smart Hải Dương: plan 2358/KH-UBND API",
+        version="1.0.0",
+        summary="Tasks, indicators, documents and agencies of the province's "
+        "digital-transformation plan.",
+        description=DESCRIPTION,
+        openapi_tags=TAGS,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    install_error_handlers(app)
+    install_openapi(app)
+
+    api = APIRouter(prefix=API_PREFIX)
+    for module in (plans, sections, tasks, indicators, documents, agencies):
+        api.include_router(module.router)
+    app.include_router(api)
+    app.include_router(health.router)
+    Instrumentator(excluded_handlers=["/metrics", "/healthz", "/readyz"]).instrument(app).expose(
+        app, include_in_schema=False
+    )
+    app.add_middleware(RequestIdMiddleware)
+    return app
+
+
+app = create_app()

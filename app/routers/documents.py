@@ -1,0 +1,58 @@
+"""Legal documents of Phụ lục 2."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
+
+from app.core.openapi import problems
+from app.core.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, decode_cursor
+from app.deps import CurrentPlan, SessionDep
+from app.routers.params import AgencyFilter, SearchQuery
+from app.schemas.documents import DocumentPage, DocumentRead
+from app.services import documents as service
+
+router = APIRouter(prefix="/documents", tags=["documents"])
+
+
+@router.get("", operation_id="documents-list", summary="List documents", responses=problems(422))
+async def list_documents(
+    session: SessionDep,
+    plan: CurrentPlan,
+    type: Annotated[
+        str | None,
+        Query(
+            max_length=40,
+            description="Document type as the plan writes it.",
+            examples=["Quyết định"],
+        ),
+    ] = None,
+    agency: AgencyFilter = None,
+    q: SearchQuery = None,
+    limit: LimitParam = DEFAULT_LIMIT,
+    cursor: CursorParam = None,
+) -> DocumentPage:
+    return await service.list_documents(
+        session,
+        plan,
+        type_=type,
+        agency=agency,
+        q=q,
+        after=decode_cursor("documents", cursor),
+        limit=limit,
+    )
+
+
+@router.get(
+    "/{number}",
+    operation_id="documents-get",
+    summary="Get a document",
+    responses=problems(404, 422),
+)
+async def get_document(
+    session: SessionDep,
+    plan: CurrentPlan,
+    number: Annotated[
+        int, Path(ge=1, le=10_000, description="Row number in Phụ lục 2.", examples=[1])
+    ],
+) -> DocumentRead:
+    return await service.get_document(session, plan, number)

@@ -1,0 +1,52 @@
+"""Indicators of Phụ lục 1."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
+
+from app.core.openapi import problems
+from app.core.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, decode_cursor
+from app.deps import CurrentPlan, SessionDep
+from app.routers.params import AgencyFilter, SearchQuery
+from app.schemas.indicators import IndicatorPage, IndicatorRead
+from app.services import indicators as service
+
+router = APIRouter(prefix="/indicators", tags=["indicators"])
+
+
+@router.get("", operation_id="indicators-list", summary="List indicators", responses=problems(422))
+async def list_indicators(
+    session: SessionDep,
+    plan: CurrentPlan,
+    target_year: Annotated[
+        int | None, Query(ge=1900, le=2100, description="2025 or 2030.", examples=[2025])
+    ] = None,
+    agency: AgencyFilter = None,
+    q: SearchQuery = None,
+    limit: LimitParam = DEFAULT_LIMIT,
+    cursor: CursorParam = None,
+) -> IndicatorPage:
+    """Indicators in plan order, each with its measurable targets."""
+    return await service.list_indicators(
+        session,
+        plan,
+        target_year=target_year,
+        agency=agency,
+        q=q,
+        after=decode_cursor("indicators", cursor),
+        limit=limit,
+    )
+
+
+@router.get(
+    "/{code}",
+    operation_id="indicators-get",
+    summary="Get an indicator",
+    responses=problems(404, 422),
+)
+async def get_indicator(
+    session: SessionDep,
+    plan: CurrentPlan,
+    code: Annotated[str, Path(max_length=32, examples=["CT-2025-01"])],
+) -> IndicatorRead:
+    return await service.get_indicator(session, plan, code)

@@ -1,0 +1,63 @@
+"""Tasks of Phụ lục 3."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
+
+from app.core.openapi import problems
+from app.core.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, decode_cursor
+from app.deps import CurrentPlan, SessionDep
+from app.routers.params import AgencyFilter, SearchQuery
+from app.schemas.tasks import TaskPage, TaskRead
+from app.services import tasks as service
+
+router = APIRouter(prefix="/tasks", tags=["tasks"])
+
+
+@router.get("", operation_id="tasks-list", summary="List tasks", responses=problems(422))
+async def list_tasks(
+    session: SessionDep,
+    plan: CurrentPlan,
+    group: Annotated[
+        str | None,
+        Query(
+            max_length=16,
+            description="Group (A-F) or sub-group (A.I … A.VI) code.",
+            examples=["A.I"],
+        ),
+    ] = None,
+    agency: AgencyFilter = None,
+    year: Annotated[
+        int | None,
+        Query(
+            ge=1900,
+            le=2100,
+            description="Only tasks whose years include this year.",
+            examples=[2022],
+        ),
+    ] = None,
+    q: SearchQuery = None,
+    limit: LimitParam = DEFAULT_LIMIT,
+    cursor: CursorParam = None,
+) -> TaskPage:
+    """Tasks and B.3's sub-items in plan order. `agency` matches lead or coordinating
+    agencies, directly or through a group the agency belongs to (“Các sở, ban, ngành”)."""
+    return await service.list_tasks(
+        session,
+        plan,
+        group=group,
+        agency=agency,
+        year=year,
+        q=q,
+        after=decode_cursor("tasks", cursor),
+        limit=limit,
+    )
+
+
+@router.get("/{code}", operation_id="tasks-get", summary="Get a task", responses=problems(404, 422))
+async def get_task(
+    session: SessionDep,
+    plan: CurrentPlan,
+    code: Annotated[str, Path(max_length=32, examples=["B.3.1"])],
+) -> TaskRead:
+    return await service.get_task(session, plan, code)

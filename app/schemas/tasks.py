@@ -1,0 +1,72 @@
+"""Task contracts (Phụ lục 3)."""
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.schemas.common import AgencyRef, ItemRef, Page
+
+Recurrence = Literal["once", "annual"]
+
+
+class TaskSummary(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "code": "A.I.1",
+                    "group": "A",
+                    "subgroup": "A.I",
+                    "parent": None,
+                    "number": "1",
+                    "title": "Chương trình đào tạo nâng cao nhận thức và kỹ năng số trong các cơ "
+                    "quan đảng, cơ quan nhà nước, tổ chức chính trị - xã hội (bao gồm cả nhận "
+                    "thức về an toàn thông tin)",
+                    "lead": [
+                        {
+                            "code": "STTTT",
+                            "name": "Sở Thông tin và Truyền thông",
+                            "short_name": "Sở TTTT",
+                            "kind": "department",
+                        }
+                    ],
+                    "coordinating": [],
+                    "lead_text": "Sở TTTT",
+                    "lead_note": None,
+                    "start_year": 2021,
+                    "end_year": 2022,
+                    "recurrence": "once",
+                }
+            ]
+        }
+    )
+
+    code: str = Field(description="Stable code: group, sub-group and number, e.g. A.I.1, B.3.2.")
+    group: str = Field(description="Group code A-F.")
+    subgroup: str | None = Field(description="Sub-group code (A.I … A.VI) or null.")
+    parent: str | None = Field(description="Parent task code for B.3's sub-items, else null.")
+    number: str
+    title: str
+    lead: list[AgencyRef]
+    coordinating: list[AgencyRef]
+    lead_text: str = Field(description="The lead cell exactly as the plan writes it.")
+    lead_note: str | None = Field(description="Set where the plan leaves the lead blank.")
+    start_year: int | None
+    end_year: int | None
+    recurrence: Recurrence = Field(description="annual for tasks the plan marks “Hàng năm”.")
+
+
+class TaskRead(TaskSummary):
+    full_text: str
+    deliverables: list[str]
+    group_title: str
+    subgroup_title: str | None
+    source_section: ItemRef | None = Field(
+        description="The section II item this task carries out, where one fits."
+    )
+    subtasks: list[ItemRef]
+    note: str | None
+
+
+class TaskPage(Page[TaskSummary]):
+    pass

@@ -1,0 +1,101 @@
+"""Query helpers shared by the plan-item services: paging, agency links, filters."""
+
+from collections.abc import Sequence
+from typing import Any, TypeVar
+
+from sqlalchemy import ColumnElement, Select, exists, func, or_, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from app.core.errors import UnknownFilterValueError
+from app.core.pagination import SortKey, encode_cursor
+from app.core.text import fold_query
+from app.models import Agency, AgencyGroupMember
+from app.schemas.common import AgencyRef
+
+T = TypeVar("T")
+LinksByItem = dict[int, dict[str, list[AgencyRef]]]
+
+
+def agency_ref(agency: Agency) -> AgencyRef:
+    return AgencyRef(
+        code=agency.code, name=agency.name, short_name=agency.short_name, kind=agency.kind
+    )
+
+
+async def load_agency_links(
+    session: AsyncSession, link_model: Any, owner_column: str, owner_ids: Sequence[int]
+) -> LinksByItem:
+    """Lead and coordinating agencies of many items in one query, in plan order."""
+    result: LinksByItem = {owner: {"lead": [], "coordinating": []} for owner in owner_ids}
+    if not owner_ids:
+        return result
+    owner = getattr(link_model, owner_column)
+    rows = await session.execute(
+        select(owner, link_model.role, Agency)
+        .join(Agency, col(Agency.id) == link_model.agency_id)
+        .where(owner.in_(owner_ids), link_model.role.in_(("lead", "coordinating")))
+        .order_by(owner, link_model.role, link_model.position)
+    )
+    for owner_id, role, agency in rows:
+        result[owner_id][role].append(agency_ref(agency))
+    return result
+
+
+async def agency_id_for_filter(session: AsyncSession, code: str) -> int:
+    agency_id = (
+        await session.execute(select(col(Agency.id)).where(col(Agency.code) == code))
+    ).scalar()
+    if agency_id is None:
+        raise UnknownFilterValueError("agency", code)
+    return agency_id
+
+
+def linked_to_agency(
+    link_model: Any, owner_column: str, item_id: Any, agency_id: int
+) -> ColumnElement[bool]:
+    """The item names the agency, directly or through a group the agency belongs to."""
+    groups = select(col(AgencyGroupMember.group_id)).where(
+        col(AgencyGroupMember.member_id) == agency_id
+    )
+    return exists().where(
+        getattr(link_model, owner_column) == item_id,
+        link_model.role.in_(("lead", "coordinating")),
+        or_(link_model.agency_id == agency_id, link_model.agency_id.in_(groups)),
+    )
+
+
+def search_clause(search_column: Any, q: str) -> ColumnElement[bool] | None:
+    """Diacritic- and case-insensitive phrase search anchored at word starts."""
+    needle = fold_query(q)
+    if not needle:
+        return None
+    return search_column.contains(needle, autoescape=True)  # type: ignore[no-any-return]
+
+
+async def fetch_page(
+    session: AsyncSession,
+    stmt: Select[Any],
+    *,
+    sort_column: Any,
+    id_column: Any,
+    after: SortKey | None,
+    limit: int,
+    list_name: str,
+) -> tuple[list[Any], int, str | None]:
+    """Run a keyset-paginated select whose first column is the entity (with sort_order, id);
+    return its rows, the filtered total and the next cursor."""
+    total = (
+        await session.execute(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    ).scalar_one()
+    paged = stmt
+    if after is not None:
+        paged = paged.where(tuple_(sort_column, id_column) > tuple_(*after))
+    paged = paged.order_by(sort_column, id_column).limit(limit + 1)
+    rows = list((await session.execute(paged)).all())
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        last = rows[-1]
+        next_cursor = encode_cursor(list_name, (last[0].sort_order, last[0].id))
+    return rows, total, next_cursor

@@ -1,0 +1,137 @@
+"""Task queries: the public list and detail of Phụ lục 3."""
+
+from typing import Any
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+from sqlmodel import col
+
+from app.core.errors import NotFoundError, UnknownFilterValueError
+from app.core.pagination import SortKey
+from app.models import Plan, Section, Task, TaskAgency, TaskGroup
+from app.schemas.common import ItemRef
+from app.schemas.tasks import TaskPage, TaskRead, TaskSummary
+from app.services.common import (
+    agency_id_for_filter,
+    fetch_page,
+    linked_to_agency,
+    load_agency_links,
+    search_clause,
+)
+
+Group = aliased(TaskGroup, name="grp")
+Subgroup = aliased(TaskGroup, name="subgrp")
+Parent = aliased(Task, name="parent_task")
+
+
+def _base(plan: Plan) -> Any:
+    return (
+        select(
+            Task,
+            col(Group.code),
+            col(Subgroup.code),
+            col(Parent.code),
+            col(Group.title),
+            col(Subgroup.title),
+        )
+        .join(Group, col(Group.id) == col(Task.group_id))
+        .outerjoin(Subgroup, col(Subgroup.id) == col(Task.subgroup_id))
+        .outerjoin(Parent, col(Parent.id) == col(Task.parent_id))
+        .where(col(Task.plan_id) == plan.id)
+    )
+
+
+def _summary(row: Any, links: dict[str, Any]) -> dict[str, Any]:
+    task: Task = row[0]
+    return {
+        "code": task.code,
+        "group": row[1],
+        "subgroup": row[2],
+        "parent": row[3],
+        "number": task.number,
+        "title": task.title,
+        "lead": links["lead"],
+        "coordinating": links["coordinating"],
+        "lead_text": task.lead_text,
+        "lead_note": task.lead_note,
+        "start_year": task.start_year,
+        "end_year": task.end_year,
+        "recurrence": task.recurrence,
+    }
+
+
+async def list_tasks(
+    session: AsyncSession,
+    plan: Plan,
+    *,
+    group: str | None,
+    agency: str | None,
+    year: int | None,
+    q: str | None,
+    after: SortKey | None,
+    limit: int,
+) -> TaskPage:
+    stmt = _base(plan)
+    if group is not None:
+        group_id = (
+            await session.execute(
+                select(col(TaskGroup.id)).where(
+                    col(TaskGroup.plan_id) == plan.id, col(TaskGroup.code) == group
+                )
+            )
+        ).scalar()
+        if group_id is None:
+            raise UnknownFilterValueError("group", group)
+        stmt = stmt.where(or_(col(Task.group_id) == group_id, col(Task.subgroup_id) == group_id))
+    if agency is not None:
+        agency_id = await agency_id_for_filter(session, agency)
+        stmt = stmt.where(linked_to_agency(TaskAgency, "task_id", col(Task.id), agency_id))
+    if year is not None:
+        stmt = stmt.where(and_(col(Task.start_year) <= year, col(Task.end_year) >= year))
+    if q is not None and (clause := search_clause(col(Task.search_text), q)) is not None:
+        stmt = stmt.where(clause)
+    rows, total, next_cursor = await fetch_page(
+        session,
+        stmt,
+        sort_column=col(Task.sort_order),
+        id_column=col(Task.id),
+        after=after,
+        limit=limit,
+        list_name="tasks",
+    )
+    links = await load_agency_links(session, TaskAgency, "task_id", [r[0].id for r in rows])
+    items = [TaskSummary.model_validate(_summary(r, links[r[0].id])) for r in rows]
+    return TaskPage(items=items, total=total, next_cursor=next_cursor)
+
+
+async def get_task(session: AsyncSession, plan: Plan, code: str) -> TaskRead:
+    row = (await session.execute(_base(plan).where(col(Task.code) == code))).first()
+    if row is None:
+        raise NotFoundError("task", code)
+    task: Task = row[0]
+    links = await load_agency_links(session, TaskAgency, "task_id", [task.id or 0])
+    subtasks = (
+        await session.execute(
+            select(col(Task.code), col(Task.title))
+            .where(col(Task.parent_id) == task.id)
+            .order_by(col(Task.sort_order))
+        )
+    ).all()
+    source = None
+    if task.source_section_id is not None:
+        section = await session.get(Section, task.source_section_id)
+        if section is not None:
+            source = ItemRef(code=section.code, title=section.title)
+    return TaskRead.model_validate(
+        {
+            **_summary(row, links[task.id or 0]),
+            "full_text": task.full_text,
+            "deliverables": task.deliverables,
+            "group_title": row[4],
+            "subgroup_title": row[5],
+            "source_section": source,
+            "subtasks": [ItemRef(code=c, title=t) for c, t in subtasks],
+            "note": task.note,
+        }
+    )

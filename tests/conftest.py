@@ -1,0 +1,50 @@
+"""Fixtures: one migrated and seeded database per session, the app, an HTTP client."""
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+
+import httpx
+import pytest
+
+from app.core.config import Settings
+from app.core.migrate import upgrade
+from app.main import create_app
+from tests import db
+
+
+@pytest.fixture(scope="session")
+def server_url() -> str:
+    return db.server_url()
+
+
+def test_settings(url: str, **overrides: object) -> Settings:
+    return Settings(
+        database_url=url, app_env="test", log_json=False, log_level="WARNING", **overrides
+    )  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session")
+def database_url(server_url: str) -> Iterator[str]:
+    """A fresh database with every migration applied and the plan loaded."""
+    url = db.create_database(server_url)
+    settings = test_settings(url)
+    upgrade(settings)
+    from app.cli import run_seed
+
+    asyncio.run(run_seed(settings, None))
+    yield url
+    db.drop_database(server_url, url)
+
+
+@pytest.fixture(scope="session")
+async def app(database_url: str) -> AsyncIterator[object]:
+    application = create_app(test_settings(database_url))
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture(scope="session")
+async def client(app: object) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+        yield c

@@ -1,0 +1,47 @@
+"""Test databases: a fresh PostgreSQL database per test session, built by the migrations.
+
+The server is TEST_DATABASE_URL (or DATABASE_URL) when given, else the embedded one in
+.data/test. Each session creates its own database on that server and drops it at the end.
+"""
+
+import asyncio
+import os
+import secrets
+from pathlib import Path
+
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
+
+from app.core.config import REPO_ROOT, async_url
+
+
+def server_url() -> str:
+    url = os.environ.get("TEST_DATABASE_URL") or os.environ.get("DATABASE_URL")
+    if url:
+        return url
+    from app.core.embedded import start_embedded
+
+    return start_embedded(Path(REPO_ROOT / ".data" / "test"), "postgres")
+
+
+async def _admin(url: str, statement: str) -> None:
+    engine = create_async_engine(async_url(url), poolclass=NullPool, isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as connection:
+            await connection.execute(text(statement))
+    finally:
+        await engine.dispose()
+
+
+def create_database(base_url: str, prefix: str = "dxplan_test") -> str:
+    """Create an empty database next to base_url's and return its URL."""
+    name = f"{prefix}_{os.getpid()}_{secrets.token_hex(3)}"
+    asyncio.run(_admin(base_url, f'CREATE DATABASE "{name}"'))
+    return make_url(async_url(base_url)).set(database=name).render_as_string(hide_password=False)
+
+
+def drop_database(base_url: str, url: str) -> None:
+    name = make_url(url).database
+    asyncio.run(_admin(base_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
