@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Iterator
 import httpx
 import pytest
 
-from app.core.config import Settings
+from app.cli import run_seed
 from app.core.migrate import upgrade
 from app.main import create_app
 from tests import db
@@ -17,20 +17,12 @@ def server_url() -> str:
     return db.server_url()
 
 
-def test_settings(url: str, **overrides: object) -> Settings:
-    return Settings(
-        database_url=url, app_env="test", log_json=False, log_level="WARNING", **overrides
-    )  # type: ignore[arg-type]
-
-
 @pytest.fixture(scope="session")
 def database_url(server_url: str) -> Iterator[str]:
     """A fresh database with every migration applied and the plan loaded."""
     url = db.create_database(server_url)
-    settings = test_settings(url)
+    settings = db.settings_for(url)
     upgrade(settings)
-    from app.cli import run_seed
-
     asyncio.run(run_seed(settings, None))
     yield url
     db.drop_database(server_url, url)
@@ -38,7 +30,7 @@ def database_url(server_url: str) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 async def app(database_url: str) -> AsyncIterator[object]:
-    application = create_app(test_settings(database_url))
+    application = create_app(db.settings_for(database_url))
     async with application.router.lifespan_context(application):
         yield application
 

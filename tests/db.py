@@ -14,7 +14,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
-from app.core.config import REPO_ROOT, async_url
+from app.core.config import REPO_ROOT, Settings, async_url
 
 
 def server_url() -> str:
@@ -45,3 +45,7 @@ def create_database(base_url: str, prefix: str = "dxplan_test") -> str:
 def drop_database(base_url: str, url: str) -> None:
     name = make_url(url).database
     asyncio.run(_admin(base_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def settings_for(url: str) -> Settings:
+    return Settings(database_url=url, app_env="test", log_json=False, log_level="WARNING")

@@ -116,7 +116,7 @@ def negotiate(accept_language: str | None) -> Lang:
     return best[2] if best else DEFAULT_LANG
 
 
-def translate(key: str, lang: Lang, **params: object) -> str:
+def translate(key: str, lang: Lang, /, **params: object) -> str:
     entry = MESSAGES.get(key)
     if entry is None:
         return key
