@@ -16,6 +16,7 @@ _VALID_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 class _RequestIdFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = request_id_var.get()
+        record.__dict__.pop("color_message", None)  # uvicorn's ANSI copy of the message
         return True
 
 
