@@ -142,6 +142,10 @@ async def test_messages_follow_accept_language(client: httpx.AsyncClient) -> Non
         ("/indicators?agency=nope", "unknown_filter_value", None),
         ("/documents?type=Luật", "unknown_filter_value", None),
         ("/sections?parent=IX", "unknown_filter_value", None),
+        # PostgreSQL text cannot hold NUL: refused up front rather than failing in the driver.
+        ("/tasks/A%00", "validation_error", "code"),
+        ("/tasks?agency=%00", "validation_error", "agency"),
+        ("/documents?type=a%00b", "validation_error", "type"),
     ],
 )
 async def test_bad_input_is_422(

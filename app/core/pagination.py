@@ -14,6 +14,7 @@ from typing import Annotated
 from fastapi import Query
 
 from app.core.errors import InvalidCursorError
+from app.core.text import NO_NUL
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
@@ -24,7 +25,11 @@ LimitParam = Annotated[
 ]
 CursorParam = Annotated[
     str | None,
-    Query(max_length=512, description="Opaque cursor from a previous page's next_cursor."),
+    Query(
+        max_length=512,
+        pattern=NO_NUL,
+        description="Opaque cursor from a previous page's next_cursor.",
+    ),
 ]
 
 SortKey = tuple[int, int]
