@@ -16,7 +16,11 @@ _servers: dict[Path, Any] = {}
 
 def start_embedded(data_dir: Path, database: str = "dxplan") -> str:
     """Start (or attach to) the embedded server and return a URL for ``database``."""
-    os.environ.setdefault("XDG_RUNTIME_DIR", str(data_dir.resolve() / "run"))
+    if "XDG_RUNTIME_DIR" not in os.environ:  # pgserver keeps its lock files there
+        runtime = data_dir.resolve() / "run"
+        runtime.mkdir(parents=True, exist_ok=True, mode=0o700)
+        runtime.chmod(0o700)
+        os.environ["XDG_RUNTIME_DIR"] = str(runtime)
     import pgserver  # imported late: heavy, and unused with an external database
 
     pgdata = (data_dir / "pg").resolve()
