@@ -1,14 +1,21 @@
-"""The `dxplan` command: serve, migrate, seed, openapi."""
+"""The `dxplan` command: serve, migrate, seed, users, openapi."""
 
 import argparse
 import asyncio
+import getpass
 import json
 import logging
 import os
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings, get_settings
+
+T = TypeVar("T")
 
 logger = logging.getLogger("app.cli")
 
@@ -35,8 +42,11 @@ def _migrate(settings: Settings) -> None:
     upgrade(settings)
 
 
-async def run_seed(settings: Settings, path: Path | None) -> dict[str, object]:
+async def run_seed(
+    settings: Settings, path: Path | None, *, demo: bool = False
+) -> dict[str, object]:
     from app.core.db import make_engine, make_sessionmaker
+    from app.services.demo import create_demo_users
     from app.services.plan_data import DEFAULT_PLAN_FILE, read_plan_file
     from app.services.seed import load_plan
 
@@ -44,10 +54,12 @@ async def run_seed(settings: Settings, path: Path | None) -> dict[str, object]:
     engine = make_engine(settings, null_pool=True)
     try:
         async with make_sessionmaker(engine)() as session, session.begin():
-            report = await load_plan(session, data)
+            result = (await load_plan(session, data)).as_dict()
+            if demo:
+                result["demo_users_created"] = await create_demo_users(session)
     finally:
         await engine.dispose()
-    return report.as_dict()
+    return result
 
 
 def _print_json(value: object) -> None:
@@ -61,6 +73,11 @@ def cmd_serve(args: argparse.Namespace) -> None:
     _migrate(settings)
     report = asyncio.run(run_seed(settings, None))
     print(f"dxplan: plan loaded {json.dumps(report, ensure_ascii=False)}", file=sys.stderr)
+    print(
+        "dxplan: sign in at /docs (Authorize); create accounts with `dxplan users create`, "
+        "or demo accounts with `dxplan seed --demo` (see README)",
+        file=sys.stderr,
+    )
     host = args.host or settings.host
     port = args.port or settings.port
     workers = args.workers or settings.workers
@@ -83,8 +100,89 @@ def cmd_migrate(args: argparse.Namespace) -> None:
 
 
 def cmd_seed(args: argparse.Namespace) -> None:
+    if args.demo and get_settings().app_env == "production":
+        sys.exit("dxplan: refusing to create demo users when APP_ENV=production")
     settings = _settings_with_database()
-    _print_json(asyncio.run(run_seed(settings, args.file)))
+    _print_json(asyncio.run(run_seed(settings, args.file, demo=args.demo)))
+
+
+async def _with_session(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    from app.core.db import make_engine, make_sessionmaker
+
+    engine = make_engine(settings, null_pool=True)
+    try:
+        async with make_sessionmaker(engine)() as session, session.begin():
+            return await work(session)
+    finally:
+        await engine.dispose()
+
+
+def _new_password() -> str:
+    password = os.environ.get("DXPLAN_NEW_PASSWORD")
+    if password:
+        return password
+    if not sys.stdin.isatty():
+        sys.exit("dxplan: set DXPLAN_NEW_PASSWORD or run in a terminal to be prompted")
+    password = getpass.getpass("Password: ")
+    if password != getpass.getpass("Repeat: "):
+        sys.exit("dxplan: the passwords differ")
+    return password
+
+
+def cmd_users_create(args: argparse.Namespace) -> None:
+    from app.core.errors import AppError
+    from app.core.i18n import translate
+    from app.schemas.users import UserCreate
+    from app.services.users import create_user
+
+    settings = _settings_with_database()
+    body = UserCreate(
+        username=args.username,
+        full_name=args.full_name or args.username,
+        email=args.email,
+        phone=None,
+        password=_new_password(),
+        agency=args.agency,
+        role=args.role,
+    )
+    try:
+        user = asyncio.run(_with_session(settings, lambda s: create_user(s, body, settings)))
+    except AppError as exc:
+        rules = [rule for _, _, rule in getattr(exc, "field_errors", [])]
+        reasons = ", ".join(translate(f"field.{r}", "en") for r in rules)
+        sys.exit(f"dxplan: {exc.code}: {reasons or exc.detail('en')}")
+    _print_json(user.model_dump(mode="json"))
+
+
+def cmd_users_list(args: argparse.Namespace) -> None:
+    from sqlalchemy import select
+    from sqlmodel import col
+
+    from app.models import Agency, User
+
+    settings = _settings_with_database()
+
+    async def rows(session: AsyncSession) -> list[tuple[str, str, str, str, bool]]:
+        stmt = (
+            select(
+                col(User.username),
+                col(User.full_name),
+                col(Agency.code),
+                col(User.role),
+                col(User.is_active),
+            )
+            .join(Agency, col(Agency.id) == col(User.agency_id))
+            .order_by(col(User.username))
+        )
+        if args.agency:
+            stmt = stmt.where(col(Agency.code) == args.agency)
+        return [tuple(r) for r in (await session.execute(stmt)).all()]  # type: ignore[misc]
+
+    for username, full_name, agency, role, active in asyncio.run(_with_session(settings, rows)):
+        print(
+            f"{username:24} {agency:12} {role:12} {'active' if active else 'inactive':9} "
+            f"{full_name}"
+        )
 
 
 def cmd_openapi(_: argparse.Namespace) -> None:
@@ -111,7 +209,29 @@ def main(argv: list[str] | None = None) -> None:
 
     seed = sub.add_parser("seed", help="load (or update) the plan data; idempotent")
     seed.add_argument("--file", type=Path, help="plan data file (default: the bundled one)")
+    seed.add_argument(
+        "--demo",
+        action="store_true",
+        help="also create one demo user per role (refused in production)",
+    )
     seed.set_defaults(func=cmd_seed)
+
+    users = sub.add_parser("users", help="manage staff accounts")
+    users_sub = users.add_subparsers(dest="users_command", required=True)
+    create = users_sub.add_parser(
+        "create", help="create a user; password from DXPLAN_NEW_PASSWORD or a prompt"
+    )
+    create.add_argument("--username", required=True)
+    create.add_argument("--agency", required=True, help="agency code, e.g. STTTT")
+    create.add_argument(
+        "--role", required=True, choices=["officer", "agency_lead", "reviewer", "observer", "admin"]
+    )
+    create.add_argument("--full-name")
+    create.add_argument("--email")
+    create.set_defaults(func=cmd_users_create)
+    listing = users_sub.add_parser("list", help="list users")
+    listing.add_argument("--agency")
+    listing.set_defaults(func=cmd_users_list)
 
     openapi = sub.add_parser("openapi", help="print the OpenAPI document")
     openapi.set_defaults(func=cmd_openapi)

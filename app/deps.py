@@ -1,17 +1,23 @@
 """Dependencies that routes name in their signatures."""
 
 from collections.abc import AsyncIterator
-from typing import Annotated
+from typing import Annotated, Any
 
+import jwt
 from fastapi import Depends, Request
+from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
 from app.core.config import Settings
 from app.core.db import session_scope
-from app.core.errors import NotFoundError
-from app.models import Plan
+from app.core.errors import ForbiddenError, NotFoundError, UnauthorizedError
+from app.core.permissions import Permission, permissions_of
+from app.core.security import decode_access_token
+from app.models import Plan, User
+
+oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
@@ -40,3 +46,39 @@ async def get_current_plan(session: SessionDep, settings: SettingsDep) -> Plan:
 
 
 CurrentPlan = Annotated[Plan, Depends(get_current_plan)]
+
+
+async def get_current_user(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    token: Annotated[str | None, Depends(oauth2_scheme)],
+) -> User:
+    """The signed-in user, reloaded from the database on every request, so that a
+    deactivation or a role change applies at once. 401 for anything else."""
+    if not token:
+        raise UnauthorizedError()
+    try:
+        claims = decode_access_token(token, key=request.app.state.signing_key, settings=settings)
+    except jwt.InvalidTokenError as exc:
+        raise UnauthorizedError("unauthorized.invalid_token", invalid=True) from exc
+    user = await session.get(User, int(claims["sub"]))
+    if user is None or not user.is_active:
+        raise UnauthorizedError("unauthorized.invalid_token", invalid=True)
+    if user.tokens_valid_after is not None and claims["iat"] < user.tokens_valid_after.timestamp():
+        raise UnauthorizedError("unauthorized.invalid_token", invalid=True)
+    return user
+
+
+CurrentUser = Annotated[User, Depends(get_current_user)]
+
+
+def require(permission: Permission) -> Any:
+    """A dependency: the signed-in user, who must hold ``permission`` (else 403)."""
+
+    async def dependency(user: CurrentUser) -> User:
+        if permission not in permissions_of(user.role):
+            raise ForbiddenError()
+        return user
+
+    return Depends(dependency)

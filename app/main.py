@@ -9,9 +9,22 @@ from prometheus_fastapi_instrumentator import Instrumentator
 from app.core.config import Settings, get_settings
 from app.core.db import make_engine, make_sessionmaker
 from app.core.errors import install_error_handlers
+from app.core.hygiene import RejectNulMiddleware
 from app.core.logging import RequestIdMiddleware, configure_logging
 from app.core.openapi import install_openapi
-from app.routers import agencies, documents, health, indicators, plans, sections, tasks
+from app.core.security import signing_key
+from app.routers import (
+    agencies,
+    auth,
+    documents,
+    health,
+    indicators,
+    me,
+    plans,
+    sections,
+    tasks,
+    users,
+)
 
 API_PREFIX = "/api/v1"
 
@@ -37,6 +50,9 @@ TAGS = [
     {"name": "indicators", "description": "Indicators and their targets (Phụ lục 1)."},
     {"name": "documents", "description": "Legal documents to issue (Phụ lục 2)."},
     {"name": "agencies", "description": "Agencies and groups of agencies."},
+    {"name": "auth", "description": "Sign in, token refresh and sign out."},
+    {"name": "me", "description": "The signed-in user."},
+    {"name": "users", "description": "Staff accounts."},
     {"name": "health", "description": "Liveness and readiness."},
 ]
 
@@ -44,6 +60,8 @@ TAGS = [
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
+    # Refuses to start in production without a strong key.
+    app.state.signing_key = signing_key(settings)
     engine = make_engine(settings, null_pool=settings.db_null_pool)
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
@@ -70,13 +88,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_openapi(app)
 
     api = APIRouter(prefix=API_PREFIX)
-    for module in (plans, sections, tasks, indicators, documents, agencies):
+    for module in (plans, sections, tasks, indicators, documents, agencies, auth, me, users):
         api.include_router(module.router)
     app.include_router(api)
     app.include_router(health.router)
     Instrumentator(excluded_handlers=["/metrics", "/healthz", "/readyz"]).instrument(app).expose(
         app, include_in_schema=False
     )
+    app.add_middleware(RejectNulMiddleware)
     app.add_middleware(RequestIdMiddleware)
     return app
 

@@ -2,6 +2,7 @@
 
 import asyncio
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -10,6 +11,7 @@ from app.cli import run_seed
 from app.core.migrate import upgrade
 from app.main import create_app
 from tests import db
+from tests.factories import Account, signed_in
 
 
 @pytest.fixture(scope="session")
@@ -40,3 +42,23 @@ async def client(app: object) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
         yield c
+
+
+@pytest.fixture(scope="session")
+def sessionmaker(app: Any) -> Any:
+    return app.state.sessionmaker
+
+
+@pytest.fixture(scope="session")
+async def accounts(client: httpx.AsyncClient, sessionmaker: Any) -> dict[str, Account]:
+    """One signed-in account per role, plus an officer of another agency."""
+    made = {
+        "officer": await signed_in(client, sessionmaker, role="officer", agency="SYT"),
+        "agency_lead": await signed_in(client, sessionmaker, role="agency_lead", agency="SYT"),
+        "reviewer": await signed_in(client, sessionmaker, role="reviewer", agency="STTTT"),
+        "observer": await signed_in(client, sessionmaker, role="observer", agency="UBND_TINH"),
+        "admin": await signed_in(client, sessionmaker, role="admin", agency="STTTT"),
+        "other_officer": await signed_in(client, sessionmaker, role="officer", agency="SGDDT"),
+    }
+    made["anonymous"] = Account(id=0, username="", role="", agency="")
+    return made

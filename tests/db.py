@@ -47,5 +47,14 @@ def drop_database(base_url: str, url: str) -> None:
     asyncio.run(_admin(base_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
+TEST_JWT_SECRET = "test-signing-key-that-is-long-enough-0123456789"
+
+
 def settings_for(url: str) -> Settings:
-    return Settings(database_url=url, app_env="test", log_json=False, log_level="WARNING")
+    return Settings(
+        database_url=url,
+        app_env="test",
+        log_json=False,
+        log_level="WARNING",
+        jwt_secret=TEST_JWT_SECRET,
+    )  # type: ignore[arg-type]

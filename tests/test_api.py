@@ -143,9 +143,9 @@ async def test_messages_follow_accept_language(client: httpx.AsyncClient) -> Non
         ("/documents?type=Luật", "unknown_filter_value", None),
         ("/sections?parent=IX", "unknown_filter_value", None),
         # PostgreSQL text cannot hold NUL: refused up front rather than failing in the driver.
-        ("/tasks/A%00", "validation_error", "code"),
-        ("/tasks?agency=%00", "validation_error", "agency"),
-        ("/documents?type=a%00b", "validation_error", "type"),
+        ("/tasks/A%00", "validation_error", "path"),
+        ("/tasks?agency=%00", "validation_error", "query"),
+        ("/documents?type=a%00b", "validation_error", "query"),
     ],
 )
 async def test_bad_input_is_422(
@@ -220,3 +220,27 @@ async def test_readyz_is_503_without_database() -> None:
     assert response.status_code == 503
     assert response.json()["code"] == "service_unavailable"
     assert (await c.aclose()) is None
+
+
+async def test_nul_in_bodies_is_422_before_anything_runs(client: httpx.AsyncClient) -> None:
+    form = await client.post(
+        "/api/v1/auth/token",
+        content=b"username=a%00b&password=x",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert form.status_code == 422
+    assert form.json()["errors"][0]["type"] == "nul_character"
+    body = await client.post(
+        "/api/v1/auth/refresh",
+        content=b'{"refresh_token": "a\\u0000"}',
+        headers={"Content-Type": "application/json"},
+    )
+    assert body.status_code == 422
+    assert body.json()["errors"][0]["field"] == "body"
+    # An escaped backslash followed by "u0000" is ordinary text, not a NUL.
+    text = await client.post(
+        "/api/v1/auth/refresh",
+        content=b'{"refresh_token": "a\\\\u0000"}',
+        headers={"Content-Type": "application/json"},
+    )
+    assert text.status_code == 401

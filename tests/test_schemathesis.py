@@ -2,11 +2,15 @@
 
 Schemathesis drives the ASGI app itself (its own event loop and lifespan), generating valid
 and invalid inputs from the schema; every response must conform to the schema (status,
-content type, body) and no input may yield a server error. The operations are driven with
-Hypothesis directly rather than through schemathesis' pytest plugin, which does not support
-the pytest version we use.
+content type, body) and no input may yield a server error. It runs twice, as the public and
+as an administrator, on a database of its own (its writes must not disturb other tests).
+The operations are driven with Hypothesis directly rather than through schemathesis' pytest
+plugin, which does not support the pytest version we use.
 """
 
+import asyncio
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -15,31 +19,73 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis.generation.modes import GenerationMode
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
+from app.cli import run_seed
+from app.core.db import make_engine, make_sessionmaker
+from app.core.migrate import upgrade
+from app.core.security import issue_access_token
 from app.main import create_app
 from tests import db
+from tests.factories import create_user
 
 
-@pytest.fixture(scope="session")
-def api_schema(database_url: str) -> Any:
-    application = create_app(db.settings_for(database_url))
+@pytest.fixture(scope="module")
+def fuzz_database(server_url: str) -> Iterator[str]:
+    url = db.create_database(server_url, prefix="dxplan_fuzz")
+    config = db.settings_for(url)
+    upgrade(config)
+    asyncio.run(run_seed(config, None))
+    yield url
+    db.drop_database(server_url, url)
+
+
+@pytest.fixture(scope="module")
+def admin_token(fuzz_database: str) -> str:
+    config = db.settings_for(fuzz_database)
+
+    async def make() -> int:
+        engine = make_engine(config, null_pool=True)
+        try:
+            return (await create_user(make_sessionmaker(engine), role="admin", agency="STTTT")).id
+        finally:
+            await engine.dispose()
+
+    user_id = asyncio.run(make())
+    token, _ = issue_access_token(
+        user_id=user_id,
+        role="admin",
+        agency="STTTT",
+        key=db.TEST_JWT_SECRET,
+        settings=config,
+        now=datetime.now(UTC),
+    )
+    return token
+
+
+@pytest.fixture(scope="module")
+def api_schema(fuzz_database: str) -> Any:
+    application = create_app(db.settings_for(fuzz_database))
     return schemathesis.openapi.from_asgi("/openapi.json", application)
 
 
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
-def test_every_operation_conforms(api_schema: Any, mode: GenerationMode) -> None:
+@pytest.mark.parametrize("caller", ["public", "admin"])
+def test_every_operation_conforms(
+    api_schema: Any, admin_token: str, mode: GenerationMode, caller: str
+) -> None:
+    headers = {"Authorization": f"Bearer {admin_token}"} if caller == "admin" else {}
     operations = [result.ok() for result in api_schema.get_all_operations()]
-    assert len(operations) == 13
+    assert len(operations) >= 23
     for operation in operations:
         if mode is GenerationMode.NEGATIVE and not list(operation.iter_parameters()):
             continue  # nothing to make invalid
 
         @given(case=operation.as_strategy(generation_mode=mode))
         @settings(
-            max_examples=40, deadline=None, database=None, suppress_health_check=list(HealthCheck)
+            max_examples=25, deadline=None, database=None, suppress_health_check=list(HealthCheck)
         )
         def check(case: Any) -> None:
             # Schema-valid strings that name nothing (an unknown group, a cursor this server
             # did not issue) are refused with the documented 422, by design of the contract.
-            case.call_and_validate(excluded_checks=[positive_data_acceptance])
+            case.call_and_validate(headers=headers, excluded_checks=[positive_data_acceptance])
 
         check()

@@ -8,7 +8,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -36,6 +36,22 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = True
     migrations_dir: Path | None = None
+
+    # Identity. The signing key must be at least 32 bytes; in production it is required, in
+    # development one is generated once into the data folder.
+    jwt_secret: SecretStr | None = None
+    jwt_issuer: str = "dxplan"
+    jwt_audience: str = "dxplan-api"
+    access_token_minutes: int = Field(default=15, ge=1, le=60)
+    refresh_token_days: int = Field(default=30, ge=1, le=365)
+    password_min_length: int = Field(default=10, ge=8, le=64)
+    # Brute force: failures counted per username and per client address in a window; past
+    # the threshold, sign-in answers 429 for a back-off that doubles, up to the maximum.
+    login_window_minutes: int = Field(default=15, ge=1)
+    login_max_failures_per_user: int = Field(default=5, ge=1)
+    login_max_failures_per_address: int = Field(default=20, ge=1)
+    login_lockout_seconds: int = Field(default=60, ge=1)
+    login_lockout_max_seconds: int = Field(default=3600, ge=1)
 
     @property
     def resolved_migrations_dir(self) -> Path:

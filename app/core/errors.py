@@ -68,6 +68,71 @@ class ServiceUnavailableError(AppError):
     code = "service_unavailable"
 
 
+class UnauthorizedError(AppError):
+    """Missing, malformed, expired or revoked credentials: 401 with a Bearer challenge."""
+
+    status = 401
+    code = "unauthorized"
+
+    def __init__(self, detail_key: str = "unauthorized.missing", *, invalid: bool = False):
+        super().__init__(detail_key)
+        self.headers["WWW-Authenticate"] = (
+            'Bearer error="invalid_token"' if invalid else 'Bearer realm="dxplan"'
+        )
+
+
+class InvalidGrantError(AppError):
+    """RFC 6749 §5.2: wrong username or password at the token endpoint."""
+
+    status = 400
+    code = "invalid_grant"
+    detail_key = "invalid_grant.detail"
+
+
+class ForbiddenError(AppError):
+    status = 403
+    code = "forbidden"
+    detail_key = "forbidden.detail"
+
+
+class TooManyRequestsError(AppError):
+    status = 429
+    code = "too_many_requests"
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__("too_many_requests.detail", seconds=retry_after)
+        self.headers["Retry-After"] = str(retry_after)
+
+
+class ConflictError(AppError):
+    status = 409
+    code = "conflict"
+
+
+class PreconditionFailedError(AppError):
+    status = 412
+    code = "precondition_failed"
+    detail_key = "precondition_failed.detail"
+
+
+class PreconditionRequiredError(AppError):
+    status = 428
+    code = "precondition_required"
+    detail_key = "precondition_required.detail"
+
+
+class FieldValidationError(AppError):
+    """A body that parses but breaks a domain rule, reported per field like a 422."""
+
+    status = 422
+    code = "validation_error"
+    detail_key = "validation_error.detail"
+
+    def __init__(self, field_errors: list[tuple[str, str]], location: str = "body") -> None:
+        super().__init__()
+        self.field_errors = [(location, field, rule) for field, rule in field_errors]
+
+
 def request_id_of(request: Request) -> str | None:
     value = getattr(request.state, "request_id", None)
     return value if isinstance(value, str) else None
@@ -114,6 +179,7 @@ def _field_errors(exc: RequestValidationError, lang: Lang) -> list[dict[str, Any
 
 
 _KNOWN_FIELD_KEYS = {
+    "field.extra_forbidden",
     "field.missing",
     "field.int_parsing",
     "field.greater_than_equal",
@@ -130,6 +196,17 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def _app_error(request: Request, exc: AppError) -> Response:
         lang = negotiate(request.headers.get("accept-language"))
+        errors = None
+        if isinstance(exc, FieldValidationError):
+            errors = [
+                {
+                    "loc": [where, field],
+                    "field": field,
+                    "type": rule,
+                    "message": translate(f"field.{rule}", lang),
+                }
+                for where, field, rule in exc.field_errors
+            ]
         return problem_response(
             request,
             status=exc.status,
@@ -137,6 +214,7 @@ def install_error_handlers(app: FastAPI) -> None:
             detail=exc.detail(lang),
             lang=lang,
             headers=exc.headers,
+            errors=errors,
         )
 
     @app.exception_handler(RequestValidationError)
@@ -159,6 +237,8 @@ def install_error_handlers(app: FastAPI) -> None:
         elif exc.status_code == 405:
             code = "method_not_allowed"
             detail = translate("method_not_allowed.detail", lang, method=request.method)
+        elif exc.status_code == 400:
+            code, detail = "malformed_request", translate("malformed_request.detail", lang)
         else:
             code, detail = "http_error", str(exc.detail)
         return problem_response(

@@ -13,12 +13,68 @@ MESSAGES: dict[str, dict[Lang, str]] = {
     "unknown_filter_value": {"vi": "Giá trị bộ lọc không tồn tại", "en": "Unknown filter value"},
     "method_not_allowed": {"vi": "Phương thức không được hỗ trợ", "en": "Method not allowed"},
     "http_error": {"vi": "Yêu cầu không hợp lệ", "en": "Bad request"},
+    "malformed_request": {"vi": "Yêu cầu sai định dạng", "en": "Malformed request"},
+    "malformed_request.detail": {
+        "vi": "Không đọc được nội dung yêu cầu (JSON hoặc biểu mẫu hỏng).",
+        "en": "The request body could not be parsed (broken JSON or form data).",
+    },
     "service_unavailable": {
         "vi": "Dịch vụ tạm thời không sẵn sàng",
         "en": "Service temporarily unavailable",
     },
     "internal_error": {"vi": "Lỗi máy chủ", "en": "Internal server error"},
+    "unauthorized": {"vi": "Chưa xác thực", "en": "Unauthorized"},
+    "invalid_grant": {"vi": "Sai tên đăng nhập hoặc mật khẩu", "en": "Invalid credentials"},
+    "forbidden": {"vi": "Không có quyền", "en": "Forbidden"},
+    "too_many_requests": {"vi": "Quá nhiều yêu cầu", "en": "Too many requests"},
+    "conflict": {"vi": "Xung đột dữ liệu", "en": "Conflict"},
+    "precondition_failed": {"vi": "Phiên bản đã thay đổi", "en": "Precondition failed"},
+    "precondition_required": {"vi": "Thiếu điều kiện If-Match", "en": "Precondition required"},
     # Details.
+    "unauthorized.missing": {
+        "vi": "Cần đăng nhập: gửi mã truy cập trong tiêu đề Authorization.",
+        "en": "Sign in required: send an access token in the Authorization header.",
+    },
+    "unauthorized.invalid_token": {
+        "vi": "Mã truy cập không hợp lệ, đã hết hạn hoặc đã bị thu hồi.",
+        "en": "The access token is invalid, expired or revoked.",
+    },
+    "unauthorized.invalid_refresh": {
+        "vi": "Mã làm mới không hợp lệ, đã hết hạn hoặc đã bị thu hồi.",
+        "en": "The refresh token is invalid, expired or revoked.",
+    },
+    "unauthorized.refresh_reused": {
+        "vi": "Mã làm mới đã được dùng trước đó; mọi phiên liên quan đã bị thu hồi.",
+        "en": "The refresh token was already used; every session from it has been revoked.",
+    },
+    "invalid_grant.detail": {
+        "vi": "Tên đăng nhập hoặc mật khẩu không đúng.",
+        "en": "The username or password is incorrect.",
+    },
+    "forbidden.detail": {
+        "vi": "Tài khoản của bạn không có quyền thực hiện thao tác này.",
+        "en": "Your account is not allowed to do this.",
+    },
+    "too_many_requests.detail": {
+        "vi": "Đăng nhập sai quá nhiều lần; thử lại sau {seconds} giây.",
+        "en": "Too many failed sign-ins; try again in {seconds} seconds.",
+    },
+    "conflict.username_taken": {
+        "vi": "Tên đăng nhập “{username}” đã được dùng.",
+        "en": "The username “{username}” is taken.",
+    },
+    "conflict.self_lockout": {
+        "vi": "Quản trị viên không thể tự khóa hoặc tự hạ quyền của mình.",
+        "en": "Administrators cannot deactivate or demote themselves.",
+    },
+    "precondition_failed.detail": {
+        "vi": "Đối tượng đã được sửa bởi người khác; tải lại rồi thử lại.",
+        "en": "The object was changed by someone else; reload and try again.",
+    },
+    "precondition_required.detail": {
+        "vi": "Gửi tiêu đề If-Match với ETag của phiên bản bạn đang sửa.",
+        "en": "Send an If-Match header with the ETag of the version you are editing.",
+    },
     "not_found.entity": {
         "vi": "Không tìm thấy {entity} có mã “{key}”.",
         "en": "No {entity} with code “{key}”.",
@@ -58,6 +114,7 @@ MESSAGES: dict[str, dict[Lang, str]] = {
     "entity.section": {"vi": "mục", "en": "section"},
     "entity.agency": {"vi": "cơ quan", "en": "agency"},
     "entity.plan": {"vi": "kế hoạch", "en": "plan"},
+    "entity.user": {"vi": "người dùng", "en": "user"},
     # Field validation, by pydantic error type.
     "field.missing": {"vi": "Thiếu trường bắt buộc.", "en": "Field required."},
     "field.int_parsing": {"vi": "Phải là số nguyên.", "en": "Must be an integer."},
@@ -87,6 +144,40 @@ MESSAGES: dict[str, dict[Lang, str]] = {
     },
     "field.enum": {"vi": "Phải là một trong: {expected}.", "en": "Must be one of: {expected}."},
     "field.invalid": {"vi": "Giá trị không hợp lệ.", "en": "Invalid value."},
+    "field.nul_character": {
+        "vi": "Không được chứa ký tự NUL.",
+        "en": "Must not contain the NUL character.",
+    },
+    "field.extra_forbidden": {
+        "vi": "Trường này không được phép.",
+        "en": "This field is not allowed.",
+    },
+    "field.password_too_short": {"vi": "Mật khẩu quá ngắn.", "en": "The password is too short."},
+    "field.password_too_long": {"vi": "Mật khẩu quá dài.", "en": "The password is too long."},
+    "field.password_contains_name": {
+        "vi": "Mật khẩu không được chứa tên đăng nhập hoặc họ tên.",
+        "en": "The password must not contain the username or the person's name.",
+    },
+    "field.password_too_simple": {
+        "vi": "Mật khẩu quá đơn giản.",
+        "en": "The password is too simple.",
+    },
+    "field.wrong_password": {
+        "vi": "Mật khẩu hiện tại không đúng.",
+        "en": "The current password is wrong.",
+    },
+    "field.unknown_agency": {
+        "vi": "Không có cơ quan với mã này.",
+        "en": "There is no agency with this code.",
+    },
+    "field.reviewer_agency": {
+        "vi": "Chuyên viên thẩm định phải thuộc Sở TTTT.",
+        "en": "Reviewers must belong to Sở TTTT.",
+    },
+    "field.group_agency": {
+        "vi": "Người dùng không thể thuộc một nhóm cơ quan.",
+        "en": "A user cannot belong to a group of agencies.",
+    },
 }
 
 

@@ -14,7 +14,6 @@ from typing import Annotated
 from fastapi import Query
 
 from app.core.errors import InvalidCursorError
-from app.core.text import NO_NUL
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
@@ -27,7 +26,6 @@ CursorParam = Annotated[
     str | None,
     Query(
         max_length=512,
-        pattern=NO_NUL,
         description="Opaque cursor from a previous page's next_cursor.",
     ),
 ]

@@ -23,7 +23,3 @@ def fold_query(query: str) -> str:
     """The needle for a folded haystack: word-start anchored, no trailing anchor."""
     folded = fold(query)
     return folded[:-1] if folded else ""
-
-
-# PostgreSQL text cannot hold NUL; parameters that reach the database refuse it with 422.
-NO_NUL = "^[^\\x00]*$"

@@ -7,6 +7,7 @@ from app.models.indicators import Indicator, IndicatorAgency, IndicatorTarget
 from app.models.plans import Plan
 from app.models.sections import Section, SectionAgency
 from app.models.tasks import Task, TaskAgency, TaskGroup
+from app.models.users import LoginThrottle, RefreshToken, User
 
 __all__ = [
     "Agency",
@@ -16,10 +17,13 @@ __all__ = [
     "Indicator",
     "IndicatorAgency",
     "IndicatorTarget",
+    "LoginThrottle",
     "Plan",
+    "RefreshToken",
     "Section",
     "SectionAgency",
     "Task",
     "TaskAgency",
     "TaskGroup",
+    "User",
 ]

@@ -6,7 +6,6 @@ from fastapi import APIRouter, Path, Query
 
 from app.core.openapi import problems
 from app.core.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, decode_cursor
-from app.core.text import NO_NUL
 from app.deps import CurrentPlan, SessionDep
 from app.routers.params import SearchQuery
 from app.schemas.agencies import AgencyKind, AgencyPage, AgencyRead
@@ -34,7 +33,7 @@ async def list_agencies(
 async def get_agency(
     session: SessionDep,
     plan: CurrentPlan,
-    code: Annotated[str, Path(max_length=32, pattern=NO_NUL, examples=["STTTT"])],
+    code: Annotated[str, Path(max_length=32, examples=["STTTT"])],
 ) -> AgencyRead:
     """The agency, its group memberships, and the sections, tasks, indicators and documents
     it leads or coordinates; `via` names the group when the plan assigns the group."""

@@ -6,7 +6,6 @@ from fastapi import APIRouter, Path, Query
 
 from app.core.openapi import problems
 from app.core.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, decode_cursor
-from app.core.text import NO_NUL
 from app.deps import CurrentPlan, SessionDep
 from app.routers.params import AgencyFilter, SearchQuery
 from app.schemas.documents import DocumentPage, DocumentRead
@@ -23,7 +22,6 @@ async def list_documents(
         str | None,
         Query(
             max_length=40,
-            pattern=NO_NUL,
             description="Document type as the plan writes it.",
             examples=["Quyết định"],
         ),

@@ -6,7 +6,6 @@ from fastapi import APIRouter, Path, Query
 
 from app.core.openapi import problems
 from app.core.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, decode_cursor
-from app.core.text import NO_NUL
 from app.deps import CurrentPlan, SessionDep
 from app.routers.params import AgencyFilter, SearchQuery
 from app.schemas.indicators import IndicatorPage, IndicatorRead
@@ -48,6 +47,6 @@ async def list_indicators(
 async def get_indicator(
     session: SessionDep,
     plan: CurrentPlan,
-    code: Annotated[str, Path(max_length=32, pattern=NO_NUL, examples=["CT-2025-01"])],
+    code: Annotated[str, Path(max_length=32, examples=["CT-2025-01"])],
 ) -> IndicatorRead:
     return await service.get_indicator(session, plan, code)

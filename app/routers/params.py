@@ -4,13 +4,10 @@ from typing import Annotated
 
 from fastapi import Query
 
-from app.core.text import NO_NUL
-
 AgencyFilter = Annotated[
     str | None,
     Query(
         max_length=32,
-        pattern=NO_NUL,
         description="Agency code; matches items it leads or coordinates, directly or through a "
         "group it belongs to.",
         examples=["STTTT"],
@@ -20,7 +17,6 @@ SearchQuery = Annotated[
     str | None,
     Query(
         max_length=200,
-        pattern=NO_NUL,
         description="Text search, case- and diacritic-insensitive, matching at word starts: "
         "“y te” finds “Y tế”, “d” finds “đ”.",
         examples=["y te"],

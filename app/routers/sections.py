@@ -6,7 +6,6 @@ from fastapi import APIRouter, Path, Query
 
 from app.core.openapi import problems
 from app.core.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, decode_cursor
-from app.core.text import NO_NUL
 from app.deps import CurrentPlan, SessionDep
 from app.routers.params import SearchQuery
 from app.schemas.sections import SectionPage, SectionRead
@@ -23,7 +22,7 @@ async def list_sections(
         int | None,
         Query(ge=1, le=3, description="1: part (I-IV); 2: khoản (II.1); 3: điểm (II.1.a)."),
     ] = None,
-    parent: Annotated[str | None, Query(max_length=32, pattern=NO_NUL, examples=["II.5"])] = None,
+    parent: Annotated[str | None, Query(max_length=32, examples=["II.5"])] = None,
     q: SearchQuery = None,
     limit: LimitParam = DEFAULT_LIMIT,
     cursor: CursorParam = None,
@@ -46,7 +45,7 @@ async def list_sections(
 async def get_section(
     session: SessionDep,
     plan: CurrentPlan,
-    code: Annotated[str, Path(max_length=32, pattern=NO_NUL, examples=["II.1.a"])],
+    code: Annotated[str, Path(max_length=32, examples=["II.1.a"])],
 ) -> SectionRead:
     """The section's text and bullets, the agencies part IV assigns to it (with the bullets
     an assignment covers), its children and the tasks that carry it out."""

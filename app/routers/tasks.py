@@ -6,7 +6,6 @@ from fastapi import APIRouter, Path, Query
 
 from app.core.openapi import problems
 from app.core.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, decode_cursor
-from app.core.text import NO_NUL
 from app.deps import CurrentPlan, SessionDep
 from app.routers.params import AgencyFilter, SearchQuery
 from app.schemas.tasks import TaskPage, TaskRead
@@ -23,7 +22,6 @@ async def list_tasks(
         str | None,
         Query(
             max_length=16,
-            pattern=NO_NUL,
             description="Group (A-F) or sub-group (A.I … A.VI) code.",
             examples=["A.I"],
         ),
@@ -60,6 +58,6 @@ async def list_tasks(
 async def get_task(
     session: SessionDep,
     plan: CurrentPlan,
-    code: Annotated[str, Path(max_length=32, pattern=NO_NUL, examples=["B.3.1"])],
+    code: Annotated[str, Path(max_length=32, examples=["B.3.1"])],
 ) -> TaskRead:
     return await service.get_task(session, plan, code)

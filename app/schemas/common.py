@@ -1,8 +1,17 @@
 """Shapes shared by several domains."""
 
-from typing import Generic, TypeVar
+from datetime import datetime, timedelta, timezone
+from typing import Annotated, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
+
+# Việt Nam keeps UTC+7 all year: times are stored in UTC and shown at this offset.
+VIETNAM = timezone(timedelta(hours=7), "Asia/Ho_Chi_Minh")
+
+LocalDateTime = Annotated[
+    datetime,
+    PlainSerializer(lambda value: value.astimezone(VIETNAM).isoformat(), return_type=str),
+]
 
 T = TypeVar("T")
 

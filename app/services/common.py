@@ -75,7 +75,7 @@ def search_clause(search_column: Any, q: str) -> ColumnElement[bool] | None:
 
 async def fetch_page(
     session: AsyncSession,
-    stmt: Select[Any],
+    stmt: Select[Any, *tuple[Any, ...]],
     *,
     sort_column: Any,
     id_column: Any,
@@ -83,7 +83,7 @@ async def fetch_page(
     limit: int,
     list_name: str,
 ) -> tuple[list[Any], int, str | None]:
-    """Run a keyset-paginated select whose first column is the entity (with sort_order, id);
+    """Run a keyset-paginated select whose first column is the entity (sorted by sort_column, id);
     return its rows, the filtered total and the next cursor."""
     total = (
         await session.execute(select(func.count()).select_from(stmt.order_by(None).subquery()))
@@ -97,5 +97,5 @@ async def fetch_page(
     if len(rows) > limit:
         rows = rows[:limit]
         last = rows[-1]
-        next_cursor = encode_cursor(list_name, (last[0].sort_order, last[0].id))
+        next_cursor = encode_cursor(list_name, (getattr(last[0], sort_column.key), last[0].id))
     return rows, total, next_cursor

@@ -1,0 +1,20 @@
+"""Conditional requests: strong ETags for versioned objects and If-Match checking."""
+
+from app.core.errors import PreconditionFailedError, PreconditionRequiredError
+
+
+def etag(kind: str, object_id: int, version: int) -> str:
+    return f'"{kind}-{object_id}-v{version}"'
+
+
+def check_if_match(if_match: str | None, current: str) -> None:
+    """428 when If-Match is missing, 412 when no listed tag is the current one.
+
+    If-Match uses strong comparison (RFC 9110 §13.1.1): a weak tag never matches.
+    """
+    if if_match is None or not if_match.strip():
+        raise PreconditionRequiredError()
+    tags = [tag.strip() for tag in if_match.split(",")]
+    if "*" in tags or current in tags:
+        return
+    raise PreconditionFailedError()

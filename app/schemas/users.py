@@ -1,0 +1,65 @@
+"""User and profile contracts."""
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
+
+from app.core.permissions import Permission, Role
+from app.schemas.common import AgencyRef, LocalDateTime, Page
+
+USERNAME_PATTERN = r"^[a-z0-9._-]{3,64}$"
+
+
+class UserRead(BaseModel):
+    id: int
+    username: str = Field(examples=["nguyen.van.a"])
+    full_name: str = Field(examples=["Nguyễn Văn A"])
+    email: str | None
+    phone: str | None
+    agency: AgencyRef
+    role: Role
+    is_active: bool
+    last_login_at: LocalDateTime | None
+    created_at: LocalDateTime
+    updated_at: LocalDateTime
+
+
+class MeRead(UserRead):
+    permissions: list[Permission] = Field(
+        description="What this account may do, for drawing the app's menus."
+    )
+
+
+class _Body(BaseModel):
+    # Unknown fields (id, password_hash, version ...) are refused, never silently dropped.
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class UserCreate(_Body):
+    username: str = Field(pattern=USERNAME_PATTERN, examples=["tran.thi.b"])
+    full_name: str = Field(min_length=1, max_length=200, examples=["Trần Thị B"])
+    email: EmailStr | None = Field(default=None, max_length=254)
+    phone: str | None = Field(default=None, max_length=32, pattern=r"^\+?[0-9 .-]{6,32}$")
+    password: str = Field(min_length=1, max_length=256)
+    agency: str = Field(max_length=32, pattern=r"^[A-Z0-9_]+$", examples=["SYT"])
+    role: Role
+
+
+class UserUpdate(_Body):
+    full_name: str | None = Field(default=None, min_length=1, max_length=200)
+    email: EmailStr | None = Field(default=None, max_length=254)
+    phone: str | None = Field(default=None, max_length=32, pattern=r"^\+?[0-9 .-]{6,32}$")
+    agency: str | None = Field(default=None, max_length=32, pattern=r"^[A-Z0-9_]+$")
+    role: Role | None = None
+    is_active: bool | None = None
+
+
+class PasswordChange(_Body):
+    current_password: str = Field(min_length=1, max_length=256)
+    new_password: str = Field(min_length=1, max_length=256)
+
+
+class PasswordReset(_Body):
+    new_password: str = Field(min_length=1, max_length=256)
+
+
+class UserPage(Page[UserRead]):
+    pass
