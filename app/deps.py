@@ -73,6 +73,21 @@ async def get_current_user(
 CurrentUser = Annotated[User, Depends(get_current_user)]
 
 
+async def get_optional_user(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    token: Annotated[str | None, Depends(oauth2_scheme)],
+) -> User | None:
+    """The signed-in user, or None for the public; a bad token is still 401."""
+    if not token:
+        return None
+    return await get_current_user(request, session, settings, token)
+
+
+OptionalUser = Annotated[User | None, Depends(get_optional_user)]
+
+
 def require(permission: Permission) -> Any:
     """A dependency: the signed-in user, who must hold ``permission`` (else 403)."""
 

@@ -20,7 +20,9 @@ from app.routers import (
     health,
     indicators,
     me,
+    periods,
     plans,
+    reports,
     sections,
     tasks,
     users,
@@ -53,6 +55,8 @@ TAGS = [
     {"name": "auth", "description": "Sign in, token refresh and sign out."},
     {"name": "me", "description": "The signed-in user."},
     {"name": "users", "description": "Staff accounts."},
+    {"name": "periods", "description": "Reporting periods: annual (due 1 December) and ad hoc."},
+    {"name": "reports", "description": "Agency reports, their items and their review."},
     {"name": "health", "description": "Liveness and readiness."},
 ]
 
@@ -88,8 +92,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_openapi(app)
 
     api = APIRouter(prefix=API_PREFIX)
-    for module in (plans, sections, tasks, indicators, documents, agencies, auth, me, users):
+    for module in (
+        plans,
+        sections,
+        tasks,
+        indicators,
+        documents,
+        agencies,
+        auth,
+        me,
+        users,
+        periods,
+        reports,
+    ):
         api.include_router(module.router)
+    api.include_router(reports.queue_router)
     app.include_router(api)
     app.include_router(health.router)
     Instrumentator(excluded_handlers=["/metrics", "/healthz", "/readyz"]).instrument(app).expose(

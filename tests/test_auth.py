@@ -57,7 +57,15 @@ async def test_sign_in_and_me(client: httpx.AsyncClient, sessionmaker: Any) -> N
     assert me["username"] == account.username
     assert me["agency"]["code"] == "SYT"
     assert me["role"] == "agency_lead"
-    assert me["permissions"] == ["profile:password", "profile:read", "users:read"]
+    assert me["permissions"] == [
+        "profile:password",
+        "profile:read",
+        "reports:comment",
+        "reports:edit",
+        "reports:read_own",
+        "reports:submit",
+        "users:read",
+    ]
     assert me["created_at"].endswith("+07:00")
 
 

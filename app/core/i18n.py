@@ -67,6 +67,38 @@ MESSAGES: dict[str, dict[Lang, str]] = {
         "vi": "Quản trị viên không thể tự khóa hoặc tự hạ quyền của mình.",
         "en": "Administrators cannot deactivate or demote themselves.",
     },
+    "conflict.period_not_open": {
+        "vi": "Kỳ báo cáo chưa mở hoặc đã đóng.",
+        "en": "The reporting period is not open.",
+    },
+    "conflict.period_closed": {
+        "vi": "Kỳ báo cáo đã đóng; chỉ có thể mở lại.",
+        "en": "The reporting period is closed; it can only be reopened.",
+    },
+    "conflict.report_exists": {
+        "vi": "Cơ quan đã có báo cáo cho kỳ này.",
+        "en": "The agency already has a report for this period.",
+    },
+    "conflict.item_exists": {
+        "vi": "Báo cáo đã có nội dung cho mục này; hãy sửa nội dung đó.",
+        "en": "The report already has an item for this; edit that one.",
+    },
+    "conflict.client_id_taken": {
+        "vi": "Mã client_id đã được dùng cho một báo cáo khác.",
+        "en": "This client_id is already used in another report.",
+    },
+    "conflict.invalid_state": {
+        "vi": "Không thể “{action}” khi đang ở trạng thái “{state}”.",
+        "en": "Cannot “{action}” in state “{state}”.",
+    },
+    "idempotency_key_reused": {
+        "vi": "Khóa Idempotency-Key đã dùng",
+        "en": "Idempotency-Key reused",
+    },
+    "idempotency_key_reused.detail": {
+        "vi": "Khóa Idempotency-Key này đã được dùng cho một yêu cầu khác.",
+        "en": "This Idempotency-Key was used for a different request.",
+    },
     "precondition_failed.detail": {
         "vi": "Đối tượng đã được sửa bởi người khác; tải lại rồi thử lại.",
         "en": "The object was changed by someone else; reload and try again.",
@@ -115,6 +147,10 @@ MESSAGES: dict[str, dict[Lang, str]] = {
     "entity.agency": {"vi": "cơ quan", "en": "agency"},
     "entity.plan": {"vi": "kế hoạch", "en": "plan"},
     "entity.user": {"vi": "người dùng", "en": "user"},
+    "entity.period": {"vi": "kỳ báo cáo", "en": "reporting period"},
+    "entity.report": {"vi": "báo cáo", "en": "report"},
+    "entity.item": {"vi": "nội dung báo cáo", "en": "report item"},
+    "entity.notification": {"vi": "thông báo", "en": "notification"},
     # Field validation, by pydantic error type.
     "field.missing": {"vi": "Thiếu trường bắt buộc.", "en": "Field required."},
     "field.int_parsing": {"vi": "Phải là số nguyên.", "en": "Must be an integer."},
@@ -173,6 +209,44 @@ MESSAGES: dict[str, dict[Lang, str]] = {
     "field.reviewer_agency": {
         "vi": "Chuyên viên thẩm định phải thuộc Sở TTTT.",
         "en": "Reviewers must belong to Sở TTTT.",
+    },
+    "field.agency_not_asked": {
+        "vi": "Kỳ báo cáo này không yêu cầu cơ quan của bạn.",
+        "en": "This period does not ask your agency to report.",
+    },
+    "field.comment_required": {"vi": "Cần ghi rõ lý do.", "en": "A reason is required."},
+    "field.unknown_task": {
+        "vi": "Không có nhiệm vụ với mã này.",
+        "en": "There is no task with this code.",
+    },
+    "field.unknown_target": {
+        "vi": "Không có chỉ tiêu với mã này.",
+        "en": "There is no indicator target with this code.",
+    },
+    "field.unknown_document": {
+        "vi": "Không có văn bản với số này.",
+        "en": "There is no document with this number.",
+    },
+    "field.unknown_district": {
+        "vi": "Không có đơn vị cấp huyện với mã này.",
+        "en": "There is no district-level unit with this code.",
+    },
+    "field.not_assigned": {
+        "vi": "Cơ quan của bạn không chủ trì hay phối hợp mục này.",
+        "en": "Your agency neither leads nor coordinates this.",
+    },
+    "field.value_required": {"vi": "Cần nhập giá trị.", "en": "A value is required."},
+    "field.achieved_required": {
+        "vi": "Cần cho biết đã đạt hay chưa.",
+        "en": "Say whether it was achieved.",
+    },
+    "field.issued_fields_required": {
+        "vi": "Văn bản đã ban hành cần số và ngày ban hành.",
+        "en": "An issued document needs its number and date.",
+    },
+    "field.cutoff_after_due": {
+        "vi": "Ngày chốt số liệu phải trước hạn nộp.",
+        "en": "The cut-off date must not be after the due date.",
     },
     "field.group_agency": {
         "vi": "Người dùng không thể thuộc một nhóm cơ quan.",

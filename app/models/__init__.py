@@ -4,7 +4,17 @@ from app.core import db as _db  # noqa: F401  (sets the constraint naming conven
 from app.models.agencies import Agency, AgencyGroupMember
 from app.models.documents import Document, DocumentAgency
 from app.models.indicators import Indicator, IndicatorAgency, IndicatorTarget
+from app.models.ops import AuditEntry, IdempotencyKey, Notification
 from app.models.plans import Plan
+from app.models.reports import (
+    DocumentUpdate,
+    IndicatorValue,
+    PeriodAgency,
+    Report,
+    ReportEvent,
+    ReportingPeriod,
+    TaskUpdate,
+)
 from app.models.sections import Section, SectionAgency
 from app.models.tasks import Task, TaskAgency, TaskGroup
 from app.models.users import LoginThrottle, RefreshToken, User
@@ -12,18 +22,28 @@ from app.models.users import LoginThrottle, RefreshToken, User
 __all__ = [
     "Agency",
     "AgencyGroupMember",
+    "AuditEntry",
     "Document",
     "DocumentAgency",
+    "DocumentUpdate",
+    "IdempotencyKey",
     "Indicator",
     "IndicatorAgency",
     "IndicatorTarget",
+    "IndicatorValue",
     "LoginThrottle",
+    "Notification",
+    "PeriodAgency",
     "Plan",
     "RefreshToken",
+    "Report",
+    "ReportEvent",
+    "ReportingPeriod",
     "Section",
     "SectionAgency",
     "Task",
     "TaskAgency",
     "TaskGroup",
+    "TaskUpdate",
     "User",
 ]

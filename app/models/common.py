@@ -26,18 +26,21 @@ def jsonb_dict() -> Any:
 
 
 def created_at() -> Any:
+    # sa_type, not sa_column: a Column object cannot be shared by tables that inherit it.
     return Field(
         default=None,
-        sa_column=Column(DateTime(timezone=True), nullable=False, server_default=func.now()),
+        sa_type=DateTime(timezone=True),
+        nullable=False,
+        sa_column_kwargs={"server_default": func.now()},
     )
 
 
 def updated_at() -> Any:
     return Field(
         default=None,
-        sa_column=Column(
-            DateTime(timezone=True), nullable=False, server_default=func.now(), onupdate=func.now()
-        ),
+        sa_type=DateTime(timezone=True),
+        nullable=False,
+        sa_column_kwargs={"server_default": func.now(), "onupdate": func.now()},
     )
 
 

@@ -32,6 +32,7 @@ from app.models import (
     TaskAgency,
     TaskGroup,
 )
+from app.services.periods import ensure_annual_periods
 from app.services.plan_data import PlanFile
 
 
@@ -383,6 +384,11 @@ async def load_plan(session: AsyncSession, data: PlanFile) -> SeedReport:
     await _sync_links(
         session, DocumentAgency, "document_id", document_links, ("agency_id", "role"), report
     )
+
+    plan_row = await session.get(Plan, plan_id)
+    assert plan_row is not None
+    if created := await ensure_annual_periods(session, plan_row):
+        report.inserted["reporting_periods"] += created
 
     for model, codes, name in (
         (Section, section_ids, "sections"),

@@ -1,0 +1,66 @@
+"""Cross-cutting records: idempotency keys, the audit trail, notifications."""
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, Column, DateTime, LargeBinary, UniqueConstraint
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlmodel import Field, SQLModel
+
+from app.models.common import Timestamp, created_at
+
+
+class IdempotencyKey(SQLModel, table=True):
+    """The first answer to a POST carrying an Idempotency-Key, replayed for repeats."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (UniqueConstraint("user_id", "key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id", ondelete="CASCADE")
+    key: str = Field(max_length=200)
+    method: str = Field(max_length=8)
+    path: str = Field(max_length=500)
+    request_hash: str = Field(max_length=64)
+    status_code: int | None = None
+    response_body: bytes | None = Field(default=None, sa_column=Column(LargeBinary))
+    response_headers: dict[str, Any] = Field(
+        default_factory=dict, sa_column=Column(JSONB, nullable=False)
+    )
+    created_at: Timestamp = created_at()
+
+
+class AuditEntry(SQLModel, table=True):
+    """Append-only: the database refuses UPDATE and DELETE on this table (a trigger)."""
+
+    __tablename__ = "audit_log"
+
+    id: int | None = Field(default=None, sa_column=Column(BigInteger, primary_key=True))
+    at: Timestamp = created_at()
+    actor_id: int | None = Field(default=None, index=True)
+    action: str = Field(max_length=40)
+    entity: str = Field(max_length=40)
+    entity_id: str = Field(max_length=64)
+    before: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONB))
+    after: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONB))
+    request_id: str | None = Field(default=None, max_length=64)
+
+
+class Notification(SQLModel, table=True):
+    __tablename__ = "notifications"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id", ondelete="CASCADE", index=True)
+    kind: str = Field(max_length=30)
+    # Makes scheduled reminders safe to create again: one row per (user, dedupe_key).
+    dedupe_key: str = Field(max_length=200, unique=True)
+    report_id: int | None = Field(default=None, foreign_key="reports.id", ondelete="CASCADE")
+    period_id: int | None = Field(
+        default=None, foreign_key="reporting_periods.id", ondelete="CASCADE"
+    )
+    message_vi: str
+    message_en: str
+    created_at: Timestamp = created_at()
+    read_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )

@@ -1,0 +1,258 @@
+"""Reporting periods: the annual ones (due 1 December, plan 2358 §IV.21) and ad hoc
+requests, and which agencies each one asks."""
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, exists, or_, select, union
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from app.core.errors import ConflictError, FieldValidationError, NotFoundError
+from app.core.http import check_if_match, etag
+from app.core.pagination import SortKey
+from app.models import (
+    Agency,
+    AgencyGroupMember,
+    Document,
+    DocumentAgency,
+    Indicator,
+    IndicatorAgency,
+    PeriodAgency,
+    Plan,
+    ReportingPeriod,
+    Task,
+    TaskAgency,
+    User,
+)
+from app.schemas.periods import PeriodCreate, PeriodPage, PeriodRead, PeriodUpdate
+from app.services.common import agency_ref, fetch_page
+
+ANNUAL_DUE = (12, 1)  # "Định kỳ trước ngày 01/12 hàng năm"
+ANNUAL_CUTOFF = (11, 15)  # figures are "as of" this date unless a reviewer changes it
+
+
+def period_etag(period: ReportingPeriod) -> str:
+    return etag("period", period.id or 0, period.version)
+
+
+def _leads_of_plan(plan_id: int) -> Any:
+    return union(
+        select(col(TaskAgency.agency_id))
+        .join(Task, col(Task.id) == col(TaskAgency.task_id))
+        .where(col(Task.plan_id) == plan_id, col(TaskAgency.role) == "lead"),
+        select(col(IndicatorAgency.agency_id))
+        .join(Indicator, col(Indicator.id) == col(IndicatorAgency.indicator_id))
+        .where(col(Indicator.plan_id) == plan_id, col(IndicatorAgency.role) == "lead"),
+        select(col(DocumentAgency.agency_id))
+        .join(Document, col(Document.id) == col(DocumentAgency.document_id))
+        .where(col(Document.plan_id) == plan_id, col(DocumentAgency.role) == "lead"),
+    ).subquery()
+
+
+def reporting_agencies(plan_id: int) -> Select[Any]:
+    """Agencies that lead something in the plan, directly or as members of a leading group."""
+    leads = _leads_of_plan(plan_id)
+    via_group = select(col(AgencyGroupMember.member_id)).where(
+        col(AgencyGroupMember.group_id).in_(select(leads.c.agency_id))
+    )
+    return select(col(Agency.id)).where(
+        col(Agency.kind) != "group",
+        or_(col(Agency.id).in_(select(leads.c.agency_id)), col(Agency.id).in_(via_group)),
+    )
+
+
+async def ensure_annual_periods(session: AsyncSession, plan: Plan) -> int:
+    """Create the missing annual periods; never touch existing ones (reviewers own them)."""
+    created = 0
+    agency_ids = list((await session.execute(reporting_agencies(plan.id or 0))).scalars())
+    for year in range(plan.start_year, plan.end_year + 1):
+        period_id = (
+            await session.execute(
+                pg_insert(ReportingPeriod.__table__)  # type: ignore[attr-defined]
+                .values(
+                    plan_id=plan.id,
+                    code=f"annual-{year}",
+                    kind="annual",
+                    year=year,
+                    title=f"Báo cáo kết quả thực hiện Kế hoạch năm {year}",
+                    due_date=date(year, *ANNUAL_DUE),
+                    cutoff_date=date(year, *ANNUAL_CUTOFF),
+                    status="planned",
+                    version=1,
+                )
+                .on_conflict_do_nothing()
+                .returning(col(ReportingPeriod.id))
+            )
+        ).scalar()
+        if period_id is not None:
+            created += 1
+            await session.execute(
+                pg_insert(PeriodAgency.__table__),  # type: ignore[attr-defined]
+                [{"period_id": period_id, "agency_id": a} for a in agency_ids],
+            )
+    return created
+
+
+def asked(period_id: Any, agency_id: Any) -> ColumnElement[bool]:
+    return exists().where(
+        col(PeriodAgency.period_id) == period_id, col(PeriodAgency.agency_id) == agency_id
+    )
+
+
+async def _read(session: AsyncSession, period: ReportingPeriod) -> PeriodRead:
+    agencies = (
+        (
+            await session.execute(
+                select(Agency)
+                .join(PeriodAgency, col(PeriodAgency.agency_id) == col(Agency.id))
+                .where(col(PeriodAgency.period_id) == period.id)
+                .order_by(col(Agency.sort_order))
+            )
+        )
+        .scalars()
+        .all()
+    )
+    return PeriodRead(
+        id=period.id or 0,
+        code=period.code,
+        kind=period.kind,
+        year=period.year,
+        title=period.title,
+        instructions=period.instructions,
+        due_date=period.due_date,
+        cutoff_date=period.cutoff_date,
+        status=period.status,
+        agencies=[agency_ref(a) for a in agencies],
+    )
+
+
+def _visible(stmt: Select[Any], caller: User | None) -> Select[Any]:
+    """Everyone sees annual periods; ad hoc requests are listed to the agencies asked
+    and to those who read every agency's reports."""
+    from app.core.permissions import Permission, permissions_of
+
+    if caller is not None and Permission.reports_read_all in permissions_of(caller.role):
+        return stmt
+    if caller is None:
+        return stmt.where(col(ReportingPeriod.kind) == "annual")
+    return stmt.where(
+        or_(col(ReportingPeriod.kind) == "annual", asked(ReportingPeriod.id, caller.agency_id))
+    )
+
+
+async def list_periods(
+    session: AsyncSession,
+    plan: Plan,
+    caller: User | None,
+    *,
+    kind: str | None,
+    status: str | None,
+    year: int | None,
+    after: SortKey | None,
+    limit: int,
+) -> PeriodPage:
+    stmt = _visible(select(ReportingPeriod).where(col(ReportingPeriod.plan_id) == plan.id), caller)
+    if kind is not None:
+        stmt = stmt.where(col(ReportingPeriod.kind) == kind)
+    if status is not None:
+        stmt = stmt.where(col(ReportingPeriod.status) == status)
+    if year is not None:
+        stmt = stmt.where(col(ReportingPeriod.year) == year)
+    rows, total, next_cursor = await fetch_page(
+        session,
+        stmt,
+        sort_column=col(ReportingPeriod.id),
+        id_column=col(ReportingPeriod.id),
+        after=after,
+        limit=limit,
+        list_name="periods",
+    )
+    return PeriodPage(
+        items=[await _read(session, r[0]) for r in rows], total=total, next_cursor=next_cursor
+    )
+
+
+async def get_period(
+    session: AsyncSession, plan: Plan, caller: User | None, period_id: int
+) -> ReportingPeriod:
+    stmt = _visible(
+        select(ReportingPeriod).where(
+            col(ReportingPeriod.plan_id) == plan.id, col(ReportingPeriod.id) == period_id
+        ),
+        caller,
+    )
+    period: ReportingPeriod | None = (await session.execute(stmt)).scalar()
+    if period is None:
+        raise NotFoundError("period", period_id)
+    return period
+
+
+async def read_period(session: AsyncSession, period: ReportingPeriod) -> PeriodRead:
+    return await _read(session, period)
+
+
+def _check_dates(due: date, cutoff: date) -> None:
+    if cutoff > due:
+        raise FieldValidationError([("cutoff_date", "cutoff_after_due")])
+
+
+async def create_ad_hoc(
+    session: AsyncSession, plan: Plan, caller: User, body: PeriodCreate
+) -> ReportingPeriod:
+    _check_dates(body.due_date, body.cutoff_date)
+    if body.agencies:
+        rows = (
+            await session.execute(
+                select(col(Agency.code), col(Agency.id), col(Agency.kind)).where(
+                    col(Agency.code).in_(body.agencies)
+                )
+            )
+        ).all()
+        found = {code: (agency_id, kind) for code, agency_id, kind in rows}
+        if set(body.agencies) - set(found) or any(k == "group" for _, k in found.values()):
+            raise FieldValidationError([("agencies", "unknown_agency")])
+        agency_ids = [found[c][0] or 0 for c in body.agencies]
+    else:
+        agency_ids = list((await session.execute(reporting_agencies(plan.id or 0))).scalars())
+    count = (
+        await session.execute(
+            select(col(ReportingPeriod.id)).where(
+                col(ReportingPeriod.plan_id) == plan.id, col(ReportingPeriod.kind) == "ad_hoc"
+            )
+        )
+    ).all()
+    period = ReportingPeriod(
+        plan_id=plan.id or 0,
+        code=f"adhoc-{len(count) + 1}",
+        kind="ad_hoc",
+        year=body.due_date.year,
+        title=body.title,
+        instructions=body.instructions,
+        due_date=body.due_date,
+        cutoff_date=body.cutoff_date,
+        status="open",
+        created_by_id=caller.id,
+    )
+    session.add(period)
+    await session.flush()
+    session.add_all(PeriodAgency(period_id=period.id or 0, agency_id=a) for a in agency_ids)
+    await session.flush()
+    return period
+
+
+async def update_period(
+    session: AsyncSession, period: ReportingPeriod, body: PeriodUpdate, if_match: str | None
+) -> ReportingPeriod:
+    check_if_match(if_match, period_etag(period))
+    changes = body.model_dump(exclude_unset=True)
+    if period.status == "closed" and changes.get("status") not in (None, "open"):
+        raise ConflictError("conflict.period_closed")
+    for field, value in changes.items():
+        if value is not None:
+            setattr(period, field, value)
+    _check_dates(period.due_date, period.cutoff_date)
+    period.version += 1
+    await session.flush()
+    return period
