@@ -200,6 +200,17 @@ def _num(value: Decimal | None) -> float | None:
     return float(value) if value is not None else None
 
 
+_DECIMAL_FIELDS = ("value", "numerator", "denominator")
+
+
+def _decimals(fields: dict[str, Any]) -> dict[str, Any]:
+    """Numbers arrive as floats; the columns are exact decimals."""
+    return {
+        k: Decimal(str(v)) if k in _DECIMAL_FIELDS and v is not None else v
+        for k, v in fields.items()
+    }
+
+
 async def list_items(
     session: AsyncSession, kind: Kind, report: Report, period: ReportingPeriod, caller: User
 ) -> list[BaseModel]:
@@ -319,7 +330,7 @@ async def create_item(
             return existing, False
     _require_report_edit(report, period, caller)
     values = await _resolve(session, kind, plan, caller.agency_id, body)
-    fields = body.model_dump(exclude={"task", "target", "document", "district"})
+    fields = _decimals(body.model_dump(exclude={"task", "target", "document", "district"}))
     if kind is DOCUMENT:
         _check_issued(fields["status"], fields.get("issued_number"), fields.get("issued_on"))
     item = kind.model(**fields, **values, report_id=report.id or 0, created_by_id=caller.id)
@@ -393,7 +404,7 @@ async def update_item(
     _require_item("update", item, report, period, caller)
     check_if_match(if_match, item_etag(kind, item))
     before = audit.snapshot(item)
-    for field, value in body.model_dump(exclude_unset=True).items():
+    for field, value in _decimals(body.model_dump(exclude_unset=True)).items():
         setattr(item, field, value)
     if kind is INDICATOR:
         target_kind = (
