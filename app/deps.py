@@ -1,6 +1,7 @@
 """Dependencies that routes name in their signatures."""
 
 from collections.abc import AsyncIterator
+from datetime import date, datetime
 from typing import Annotated, Any
 
 import jwt
@@ -16,6 +17,7 @@ from app.core.errors import ForbiddenError, NotFoundError, UnauthorizedError
 from app.core.permissions import Permission, permissions_of
 from app.core.security import decode_access_token
 from app.models import Plan, User
+from app.schemas.common import VIETNAM
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
@@ -46,6 +48,14 @@ async def get_current_plan(session: SessionDep, settings: SettingsDep) -> Plan:
 
 
 CurrentPlan = Annotated[Plan, Depends(get_current_plan)]
+
+
+def get_today() -> date:
+    """Today in Việt Nam; a dependency so tests can fix the clock."""
+    return datetime.now(VIETNAM).date()
+
+
+Today = Annotated[date, Depends(get_today)]
 
 
 async def get_current_user(

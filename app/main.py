@@ -27,6 +27,7 @@ from app.routers import (
     tasks,
     users,
 )
+from app.services.progress import DERIVED_STATUS_RULES
 
 API_PREFIX = "/api/v1"
 
@@ -44,6 +45,7 @@ Conventions:
   `next_cursor` back as `cursor`. Plan items are in plan order.
 - Search (`q`) ignores case and Vietnamese diacritics and matches at word starts.
 """
+DESCRIPTION += DERIVED_STATUS_RULES
 
 TAGS = [
     {"name": "plan", "description": "The plan document itself."},

@@ -2,11 +2,13 @@
 
 import asyncio
 import secrets
+from datetime import date
 from typing import Any
 
 import httpx
 import pytest
 
+from app.deps import get_today
 from tests.factories import Account, signed_in
 
 API = "/api/v1"
@@ -126,6 +128,25 @@ async def test_full_cycle_to_public_progress(
     assert approved.status_code == 200, approved.text
     assert approved.json()["state"] == "approved"
     assert approved.json()["late"] is False
+
+    # Approved progress is now public: summary yes, internal difficulties no.
+    app: Any = client._transport.app  # type: ignore[attr-defined]
+    app.dependency_overrides[get_today] = lambda: date(2025, 6, 1)  # a fixed clock
+    try:
+        public = (await client.get(f"{API}/tasks/E.1")).json()
+    finally:
+        app.dependency_overrides.clear()
+    assert public["progress"]["percent_complete"] == 60
+    assert public["progress"]["public_summary"].startswith("Đã triển khai hồ sơ sức khỏe")
+    assert "internal_difficulties" not in public["progress"]
+    assert public["progress"]["period"] == report["period"]["code"]
+    # 2021-2025 is 88 % elapsed on 1 June 2025: 60 % is more than 25 points behind.
+    assert public["derived_status"] == "behind"
+    assert (await client.get(f"{API}/tasks/E.1")).json()["derived_status"] == "overdue"
+    indicator = (await client.get(f"{API}/indicators/CT-2025-06")).json()
+    target = indicator["targets"][0]
+    assert target["series"][-1]["value"] == 55.0
+    assert (target["attainment"], target["progress_ratio"]) == ("not_met", round(55 / 70, 4))
 
     history = (await client.get(f"{url}/history", headers=officer.headers)).json()
     assert [(h["action"], h["from_state"], h["to_state"]) for h in history] == [

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Path, Query
 
 from app.core.openapi import problems
 from app.core.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, decode_cursor
-from app.deps import CurrentPlan, SessionDep
+from app.deps import CurrentPlan, SessionDep, Today
 from app.routers.params import AgencyFilter, SearchQuery
 from app.schemas.tasks import TaskPage, TaskRead
 from app.services import tasks as service
@@ -18,6 +18,7 @@ router = APIRouter(prefix="/tasks", tags=["tasks"])
 async def list_tasks(
     session: SessionDep,
     plan: CurrentPlan,
+    today: Today,
     group: Annotated[
         str | None,
         Query(
@@ -51,6 +52,7 @@ async def list_tasks(
         q=q,
         after=decode_cursor("tasks", cursor),
         limit=limit,
+        today=today,
     )
 
 
@@ -58,6 +60,9 @@ async def list_tasks(
 async def get_task(
     session: SessionDep,
     plan: CurrentPlan,
+    today: Today,
     code: Annotated[str, Path(max_length=32, examples=["B.3.1"])],
 ) -> TaskRead:
-    return await service.get_task(session, plan, code)
+    """The task with its latest approved progress, the approved history and the derived
+    status (rules in the API description)."""
+    return await service.get_task(session, plan, code, today)

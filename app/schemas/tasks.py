@@ -1,12 +1,25 @@
 """Task contracts (Phụ lục 3)."""
 
+from datetime import date
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.schemas.common import AgencyRef, ItemRef, Page
+from app.schemas.common import AgencyRef, ItemRef, LocalDateTime, Page
 
 Recurrence = Literal["once", "annual"]
+DerivedStatus = Literal["completed", "not_started", "on_track", "behind", "overdue", "no_data"]
+
+
+class TaskProgress(BaseModel):
+    """Approved progress as published: internal difficulties stay with the report."""
+
+    status: Literal["not_started", "in_progress", "completed", "suspended"]
+    percent_complete: int
+    public_summary: str
+    period: str = Field(description="Code of the reporting period.")
+    as_of: date = Field(description="The period's data cut-off date.")
+    approved_at: LocalDateTime | None
 
 
 class TaskSummary(BaseModel):
@@ -36,6 +49,9 @@ class TaskSummary(BaseModel):
                     "start_year": 2021,
                     "end_year": 2022,
                     "recurrence": "once",
+                    "derived_status": "on_track",
+                    "judged_year": None,
+                    "progress": None,
                 }
             ]
         }
@@ -54,6 +70,9 @@ class TaskSummary(BaseModel):
     start_year: int | None
     end_year: int | None
     recurrence: Recurrence = Field(description="annual for tasks the plan marks “Hàng năm”.")
+    derived_status: DerivedStatus = Field(description="See the rules in the API description.")
+    judged_year: int | None = Field(description="For annual tasks, the year judged.")
+    progress: TaskProgress | None = Field(description="The latest approved progress.")
 
 
 class TaskRead(TaskSummary):
@@ -66,6 +85,7 @@ class TaskRead(TaskSummary):
     )
     subtasks: list[ItemRef]
     note: str | None
+    progress_history: list[TaskProgress] = Field(description="Approved progress, newest first.")
 
 
 class TaskPage(Page[TaskSummary]):

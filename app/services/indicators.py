@@ -9,7 +9,7 @@ from sqlmodel import col
 from app.core.errors import NotFoundError, UnknownFilterValueError
 from app.core.pagination import SortKey
 from app.models import Indicator, IndicatorAgency, IndicatorTarget, Plan
-from app.schemas.indicators import IndicatorPage, IndicatorRead, TargetRead
+from app.schemas.indicators import IndicatorPage, IndicatorRead, TargetRead, ValuePointRead
 from app.services.common import (
     agency_id_for_filter,
     fetch_page,
@@ -17,18 +17,58 @@ from app.services.common import (
     load_agency_links,
     search_clause,
 )
+from app.services.progress import approved_values, attainment
 
 
 async def _targets(session: AsyncSession, ids: list[int]) -> dict[int, list[TargetRead]]:
     result: dict[int, list[TargetRead]] = {i: [] for i in ids}
-    rows = await session.execute(
-        select(IndicatorTarget)
-        .where(col(IndicatorTarget.indicator_id).in_(ids))
-        .order_by(col(IndicatorTarget.indicator_id), col(IndicatorTarget.position))
+    targets = list(
+        (
+            await session.execute(
+                select(IndicatorTarget)
+                .where(col(IndicatorTarget.indicator_id).in_(ids))
+                .order_by(col(IndicatorTarget.indicator_id), col(IndicatorTarget.position))
+            )
+        ).scalars()
     )
-    for target in rows.scalars():
-        result[target.indicator_id].append(TargetRead.model_validate(target, from_attributes=True))
+    values = await approved_values(session, [t.id or 0 for t in targets])
+    for target in targets:
+        series = values[target.id or 0]
+        status, ratio = attainment(target, series)
+        result[target.indicator_id].append(
+            TargetRead(
+                code=target.code,
+                metric=target.metric,
+                kind=target.kind,
+                comparator=target.comparator,
+                value=_float(target.value),
+                unit=target.unit,
+                level=target.level,
+                deadline_year=target.deadline_year,
+                baseline=_float(target.baseline),
+                text=target.text,
+                attainment=status,
+                progress_ratio=ratio,
+                series=[
+                    ValuePointRead(
+                        value=_float(p.value),
+                        achieved=p.achieved,
+                        as_of=p.as_of,
+                        level=p.level,
+                        district=p.district,
+                        provenance=p.provenance,
+                        source=p.source,
+                        period=p.period_code,
+                    )
+                    for p in series
+                ],
+            )
+        )
     return result
+
+
+def _float(value: Any) -> float | None:
+    return float(value) if value is not None else None
 
 
 async def _read(session: AsyncSession, indicators: list[Indicator]) -> list[IndicatorRead]:

@@ -1,5 +1,6 @@
 """Task queries: the public list and detail of Phụ lục 3."""
 
+from datetime import date
 from typing import Any
 
 from sqlalchemy import and_, or_, select
@@ -11,7 +12,7 @@ from app.core.errors import NotFoundError, UnknownFilterValueError
 from app.core.pagination import SortKey
 from app.models import Plan, Section, Task, TaskAgency, TaskGroup
 from app.schemas.common import ItemRef
-from app.schemas.tasks import TaskPage, TaskRead, TaskSummary
+from app.schemas.tasks import TaskPage, TaskProgress, TaskRead, TaskSummary
 from app.services.common import (
     agency_id_for_filter,
     fetch_page,
@@ -19,6 +20,7 @@ from app.services.common import (
     load_agency_links,
     search_clause,
 )
+from app.services.progress import Progress, approved_task_progress, derive_status
 
 Group = aliased(TaskGroup, name="grp")
 Subgroup = aliased(TaskGroup, name="subgrp")
@@ -42,9 +44,32 @@ def _base(plan: Plan) -> Any:
     )
 
 
-def _summary(row: Any, links: dict[str, Any]) -> dict[str, Any]:
+def _progress(item: Progress) -> TaskProgress:
+    return TaskProgress(
+        status=item.status,
+        percent_complete=item.percent_complete,
+        public_summary=item.public_summary,
+        period=item.period_code,
+        as_of=item.as_of,
+        approved_at=item.approved_at,
+    )
+
+
+def _summary(
+    row: Any, links: dict[str, Any], progress: list[Progress], today: date
+) -> dict[str, Any]:
     task: Task = row[0]
+    status, judged = derive_status(
+        start_year=task.start_year,
+        end_year=task.end_year,
+        recurrence=task.recurrence,
+        progress=progress,
+        today=today,
+    )
     return {
+        "derived_status": status,
+        "judged_year": judged,
+        "progress": _progress(progress[0]) if progress else None,
         "code": task.code,
         "group": row[1],
         "subgroup": row[2],
@@ -71,6 +96,7 @@ async def list_tasks(
     q: str | None,
     after: SortKey | None,
     limit: int,
+    today: date,
 ) -> TaskPage:
     stmt = _base(plan)
     if group is not None:
@@ -101,11 +127,15 @@ async def list_tasks(
         list_name="tasks",
     )
     links = await load_agency_links(session, TaskAgency, "task_id", [r[0].id for r in rows])
-    items = [TaskSummary.model_validate(_summary(r, links[r[0].id])) for r in rows]
+    progress = await approved_task_progress(session, [r[0].id for r in rows])
+    items = [
+        TaskSummary.model_validate(_summary(r, links[r[0].id], progress[r[0].id], today))
+        for r in rows
+    ]
     return TaskPage(items=items, total=total, next_cursor=next_cursor)
 
 
-async def get_task(session: AsyncSession, plan: Plan, code: str) -> TaskRead:
+async def get_task(session: AsyncSession, plan: Plan, code: str, today: date) -> TaskRead:
     row = (await session.execute(_base(plan).where(col(Task.code) == code))).first()
     if row is None:
         raise NotFoundError("task", code)
@@ -123,9 +153,11 @@ async def get_task(session: AsyncSession, plan: Plan, code: str) -> TaskRead:
         section = await session.get(Section, task.source_section_id)
         if section is not None:
             source = ItemRef(code=section.code, title=section.title)
+    progress = (await approved_task_progress(session, [task.id or 0]))[task.id or 0]
     return TaskRead.model_validate(
         {
-            **_summary(row, links[task.id or 0]),
+            **_summary(row, links[task.id or 0], progress, today),
+            "progress_history": [_progress(p) for p in progress],
             "full_text": task.full_text,
             "deliverables": task.deliverables,
             "group_title": row[4],
