@@ -16,6 +16,7 @@ from app.core.security import signing_key
 from app.routers import (
     agencies,
     auth,
+    dashboard,
     documents,
     health,
     indicators,
@@ -59,6 +60,7 @@ TAGS = [
     {"name": "users", "description": "Staff accounts."},
     {"name": "periods", "description": "Reporting periods: annual (due 1 December) and ad hoc."},
     {"name": "reports", "description": "Agency reports, their items and their review."},
+    {"name": "dashboard", "description": "Plan status at a glance."},
     {"name": "health", "description": "Liveness and readiness."},
 ]
 
@@ -109,6 +111,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     ):
         api.include_router(module.router)
     api.include_router(reports.queue_router)
+    api.include_router(dashboard.router)
     app.include_router(api)
     app.include_router(health.router)
     Instrumentator(excluded_handlers=["/metrics", "/healthz", "/readyz"]).instrument(app).expose(

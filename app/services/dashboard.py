@@ -1,0 +1,311 @@
+"""Public summaries: the dashboard, an agency's scorecard, a period's compliance, and what an
+agency is assigned."""
+
+from collections import Counter
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from app.models import (
+    Agency,
+    AgencyGroupMember,
+    Document,
+    DocumentAgency,
+    Indicator,
+    IndicatorAgency,
+    IndicatorTarget,
+    PeriodAgency,
+    Plan,
+    Report,
+    ReportEvent,
+    ReportingPeriod,
+    Task,
+    TaskAgency,
+    TaskGroup,
+    User,
+)
+from app.schemas.common import VIETNAM, ItemRef
+from app.schemas.dashboard import (
+    AgencyCompliance,
+    AssignmentItem,
+    Assignments,
+    Dashboard,
+    DuePeriod,
+    PeriodCompliance,
+    PeriodStatus,
+    Scorecard,
+    StatusItem,
+)
+from app.services.common import agency_ref
+from app.services.progress import approved_task_progress, approved_values, attainment, derive_status
+
+TASK_STATUSES = ("completed", "on_track", "behind", "overdue", "not_started", "no_data")
+ATTAINMENT = ("met", "not_met", "no_data")
+
+
+def _compliance(first_submitted: datetime | None, due: date) -> str:
+    if first_submitted is None:
+        return "missing"
+    return "on_time" if first_submitted.astimezone(VIETNAM).date() <= due else "late"
+
+
+async def period_compliance(session: AsyncSession, period: ReportingPeriod) -> PeriodCompliance:
+    """Each agency asked: on time, late or missing, by its report's first submission."""
+    first = (
+        select(col(ReportEvent.report_id), func.min(ReportEvent.created_at).label("first"))
+        .where(col(ReportEvent.action) == "submitted")
+        .group_by(col(ReportEvent.report_id))
+        .subquery()
+    )
+    rows = await session.execute(
+        select(Agency, first.c.first)
+        .join(PeriodAgency, col(PeriodAgency.agency_id) == col(Agency.id))
+        .outerjoin(
+            Report, (col(Report.agency_id) == col(Agency.id)) & (col(Report.period_id) == period.id)
+        )
+        .outerjoin(first, first.c.report_id == col(Report.id))
+        .where(col(PeriodAgency.period_id) == period.id)
+        .order_by(col(Agency.sort_order))
+    )
+    agencies = [
+        AgencyCompliance(
+            agency=agency_ref(agency),
+            status=_compliance(submitted, period.due_date),
+            first_submitted_at=submitted,
+        )
+        for agency, submitted in rows
+    ]
+    counts = Counter(a.status for a in agencies)
+    return PeriodCompliance(
+        period=ItemRef(code=period.code, title=period.title),
+        period_id=period.id or 0,
+        due_date=period.due_date,
+        counts={status: counts.get(status, 0) for status in ("on_time", "late", "missing")},
+        agencies=agencies,
+    )
+
+
+async def _task_statuses(session: AsyncSession, tasks: list[Task], today: date) -> dict[int, str]:
+    progress = await approved_task_progress(session, [t.id or 0 for t in tasks])
+    return {
+        t.id or 0: derive_status(
+            start_year=t.start_year,
+            end_year=t.end_year,
+            recurrence=t.recurrence,
+            progress=progress[t.id or 0],
+            today=today,
+        )[0]
+        for t in tasks
+    }
+
+
+async def _leaf_tasks(session: AsyncSession, plan: Plan) -> list[tuple[Task, str]]:
+    """Task rows with their group letter, leaving out headings that have sub-items."""
+    parents = select(col(Task.parent_id)).where(col(Task.parent_id).is_not(None))
+    rows = await session.execute(
+        select(Task, col(TaskGroup.code))
+        .join(TaskGroup, col(TaskGroup.id) == col(Task.group_id))
+        .where(col(Task.plan_id) == plan.id, col(Task.id).not_in(parents))
+        .order_by(col(Task.sort_order))
+    )
+    return [(task, group) for task, group in rows]
+
+
+async def _target_attainment(
+    session: AsyncSession, plan: Plan, indicator_ids: list[int] | None = None
+) -> list[tuple[int, str]]:
+    stmt = (
+        select(IndicatorTarget, col(Indicator.target_year))
+        .join(Indicator, col(Indicator.id) == col(IndicatorTarget.indicator_id))
+        .where(col(Indicator.plan_id) == plan.id)
+    )
+    if indicator_ids is not None:
+        stmt = stmt.where(col(Indicator.id).in_(indicator_ids))
+    targets = list((await session.execute(stmt)).all())
+    values = await approved_values(session, [t.id or 0 for t, _ in targets])
+    return [(year, attainment(t, values[t.id or 0])[0]) for t, year in targets]
+
+
+async def dashboard(session: AsyncSession, plan: Plan, today: date) -> Dashboard:
+    leaves = await _leaf_tasks(session, plan)
+    statuses = await _task_statuses(session, [t for t, _ in leaves], today)
+    by_group: dict[str, Counter[str]] = {}
+    for task, group in leaves:
+        by_group.setdefault(group, Counter())[statuses[task.id or 0]] += 1
+    by_year: dict[str, Counter[str]] = {}
+    for year, status in await _target_attainment(session, plan):
+        by_year.setdefault(str(year), Counter())[status] += 1
+    period = (
+        await session.execute(
+            select(ReportingPeriod).where(
+                col(ReportingPeriod.plan_id) == plan.id,
+                col(ReportingPeriod.kind) == "annual",
+                col(ReportingPeriod.year) == today.year,
+            )
+        )
+    ).scalar()
+    last = (
+        await session.execute(
+            select(func.max(Report.approved_at))
+            .join(ReportingPeriod, col(ReportingPeriod.id) == col(Report.period_id))
+            .where(col(ReportingPeriod.plan_id) == plan.id)
+        )
+    ).scalar()
+    return Dashboard(
+        tasks_by_group={g: {s: c.get(s, 0) for s in TASK_STATUSES} for g, c in by_group.items()},
+        targets_by_year={y: {s: c.get(s, 0) for s in ATTAINMENT} for y, c in by_year.items()},
+        current_period=await period_compliance(session, period) if period else None,
+        last_approval_at=last,
+    )
+
+
+async def _linked(
+    session: AsyncSession,
+    plan: Plan,
+    agency: Agency,
+    item: Any,
+    link: Any,
+    owner: str,
+    title: Any,
+    roles: tuple[str, ...],
+) -> list[tuple[Any, ...]]:
+    """(item, role, via group code) for items naming the agency or one of its groups."""
+    groups = select(col(AgencyGroupMember.group_id)).where(
+        col(AgencyGroupMember.member_id) == agency.id
+    )
+    via = Agency.__table__.alias("via")  # type: ignore[attr-defined]
+    rows = await session.execute(
+        select(item, link.role, via.c.code, link.agency_id)
+        .join(link, getattr(link, owner) == item.id)
+        .join(via, via.c.id == link.agency_id)
+        .where(
+            item.plan_id == plan.id,
+            link.role.in_(roles),
+            (link.agency_id == agency.id) | link.agency_id.in_(groups),
+        )
+        .order_by(item.sort_order, link.role)
+    )
+    return [
+        (it, role, None if agency_id == agency.id else code) for it, role, code, agency_id in rows
+    ]
+
+
+async def scorecard(session: AsyncSession, plan: Plan, agency: Agency, today: date) -> Scorecard:
+    task_rows = await _linked(
+        session, plan, agency, Task, TaskAgency, "task_id", Task.title, ("lead",)
+    )
+    tasks = [t for t, _, _ in task_rows]
+    statuses = await _task_statuses(session, tasks, today)
+    indicator_ids = [
+        i.id
+        for i, _, _ in await _linked(
+            session,
+            plan,
+            agency,
+            Indicator,
+            IndicatorAgency,
+            "indicator_id",
+            Indicator.text,
+            ("lead",),
+        )
+    ]
+    targets = Counter(s for _, s in await _target_attainment(session, plan, indicator_ids))
+    periods = (
+        (
+            await session.execute(
+                select(ReportingPeriod)
+                .join(PeriodAgency, col(PeriodAgency.period_id) == col(ReportingPeriod.id))
+                .where(
+                    col(PeriodAgency.agency_id) == agency.id,
+                    col(ReportingPeriod.plan_id) == plan.id,
+                    col(ReportingPeriod.due_date) <= today,
+                )
+                .order_by(col(ReportingPeriod.due_date))
+            )
+        )
+        .scalars()
+        .all()
+    )
+    period_rows = []
+    for period in periods:
+        found = next(
+            (
+                a
+                for a in (await period_compliance(session, period)).agencies
+                if a.agency.code == agency.code
+            ),
+            None,
+        )
+        period_rows.append(
+            PeriodStatus(
+                period=ItemRef(code=period.code, title=period.title),
+                due_date=period.due_date,
+                status=found.status if found else "missing",
+            )
+        )
+    counts = Counter(statuses.values())
+    return Scorecard(
+        agency=agency_ref(agency),
+        tasks={s: counts.get(s, 0) for s in TASK_STATUSES},
+        task_list=[
+            StatusItem(code=t.code, title=t.title, status=statuses[t.id or 0], via=via)
+            for t, _, via in task_rows
+        ],
+        targets={s: targets.get(s, 0) for s in ATTAINMENT},
+        periods=period_rows,
+    )
+
+
+async def assignments(session: AsyncSession, plan: Plan, user: User) -> Assignments:
+    agency = await session.get(Agency, user.agency_id)
+    assert agency is not None
+    both = ("lead", "coordinating")
+
+    def items(rows: list[tuple[Any, ...]], title: str) -> list[AssignmentItem]:
+        return [
+            AssignmentItem(code=i.code, title=getattr(i, title), role=role, via=via)
+            for i, role, via in rows
+        ]
+
+    tasks = await _linked(session, plan, agency, Task, TaskAgency, "task_id", Task.title, both)
+    indicators = await _linked(
+        session, plan, agency, Indicator, IndicatorAgency, "indicator_id", Indicator.text, both
+    )
+    documents = await _linked(
+        session, plan, agency, Document, DocumentAgency, "document_id", Document.title, both
+    )
+    periods = await session.execute(
+        select(ReportingPeriod, Report)
+        .join(PeriodAgency, col(PeriodAgency.period_id) == col(ReportingPeriod.id))
+        .outerjoin(
+            Report,
+            (col(Report.period_id) == col(ReportingPeriod.id))
+            & (col(Report.agency_id) == agency.id),
+        )
+        .where(
+            col(PeriodAgency.agency_id) == agency.id,
+            col(ReportingPeriod.status) == "open",
+            col(ReportingPeriod.plan_id) == plan.id,
+        )
+        .order_by(col(ReportingPeriod.due_date))
+    )
+    return Assignments(
+        agency=agency_ref(agency),
+        tasks=items(tasks, "title"),
+        indicators=items(indicators, "text"),
+        documents=items(documents, "title"),
+        open_periods=[
+            DuePeriod(
+                period=ItemRef(code=p.code, title=p.title),
+                period_id=p.id or 0,
+                due_date=p.due_date,
+                cutoff_date=p.cutoff_date,
+                report_id=r.id if r else None,
+                report_state=r.state if r else None,
+            )
+            for p, r in periods
+        ],
+    )
