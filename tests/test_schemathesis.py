@@ -3,7 +3,7 @@
 Schemathesis drives the ASGI app itself (its own event loop and lifespan), generating valid
 and invalid inputs from the schema; every response must conform to the schema (status,
 content type, body) and no input may yield a server error. It runs twice, as the public and
-as an administrator, on a database of its own (its writes must not disturb other tests).
+as each staff role, on a database of its own (its writes must not disturb other tests).
 The operations are driven with Hypothesis directly rather than through schemathesis' pytest
 plugin, which does not support the pytest version we use.
 """
@@ -38,27 +38,37 @@ def fuzz_database(server_url: str) -> Iterator[str]:
     db.drop_database(server_url, url)
 
 
+ROLES = {"admin": "STTTT", "reviewer": "STTTT", "agency_lead": "SYT", "officer": "SYT"}
+
+
 @pytest.fixture(scope="module")
-def admin_token(fuzz_database: str) -> str:
+def tokens(fuzz_database: str) -> dict[str, str]:
+    """A token per role (staff of Sở Y tế for the agency roles), minted directly."""
     config = db.settings_for(fuzz_database)
 
-    async def make() -> int:
+    async def make() -> dict[str, int]:
         engine = make_engine(config, null_pool=True)
         try:
-            return (await create_user(make_sessionmaker(engine), role="admin", agency="STTTT")).id
+            factory = make_sessionmaker(engine)
+            return {
+                role: (await create_user(factory, role=role, agency=agency)).id
+                for role, agency in ROLES.items()
+            }
         finally:
             await engine.dispose()
 
-    user_id = asyncio.run(make())
-    token, _ = issue_access_token(
-        user_id=user_id,
-        role="admin",
-        agency="STTTT",
-        key=db.TEST_JWT_SECRET,
-        settings=config,
-        now=datetime.now(UTC),
-    )
-    return token
+    ids = asyncio.run(make())
+    return {
+        role: issue_access_token(
+            user_id=ids[role],
+            role=role,
+            agency=ROLES[role],
+            key=db.TEST_JWT_SECRET,
+            settings=config,
+            now=datetime.now(UTC),
+        )[0]
+        for role in ROLES
+    }
 
 
 @pytest.fixture(scope="module")
@@ -68,11 +78,11 @@ def api_schema(fuzz_database: str) -> Any:
 
 
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
-@pytest.mark.parametrize("caller", ["public", "admin"])
+@pytest.mark.parametrize("caller", ["public", *ROLES])
 def test_every_operation_conforms(
-    api_schema: Any, admin_token: str, mode: GenerationMode, caller: str
+    api_schema: Any, tokens: dict[str, str], mode: GenerationMode, caller: str
 ) -> None:
-    headers = {"Authorization": f"Bearer {admin_token}"} if caller == "admin" else {}
+    headers = {"Authorization": f"Bearer {tokens[caller]}"} if caller in tokens else {}
     operations = [result.ok() for result in api_schema.get_all_operations()]
     assert len(operations) >= 23
     for operation in operations:
