@@ -148,6 +148,11 @@ async def test_full_cycle_to_public_progress(
     assert target["series"][-1]["value"] == 55.0
     assert (target["attainment"], target["progress_ratio"]) == ("not_met", round(55 / 70, 4))
 
+    board = (await client.get(f"{API}/dashboard")).json()
+    assert board["last_approval_at"] == approved.json()["approved_at"]
+    card = (await client.get(f"{API}/agencies/SYT/scorecard")).json()
+    assert next(t for t in card["task_list"] if t["code"] == "E.1")["status"] == "overdue"
+
     history = (await client.get(f"{url}/history", headers=officer.headers)).json()
     assert [(h["action"], h["from_state"], h["to_state"]) for h in history] == [
         ("created", None, "draft"),
