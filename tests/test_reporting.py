@@ -319,3 +319,61 @@ async def test_fifty_posts_with_one_idempotency_key_make_one_report(
     other_body = await client.post(f"{API}/reports", headers=headers, json={"period_id": 1})
     assert other_body.status_code == 422
     assert other_body.json()["code"] == "idempotency_key_reused"
+
+
+async def test_periods_open_close_extend(
+    client: httpx.AsyncClient, sessionmaker: Any, team: dict[str, Account]
+) -> None:
+    public = (await client.get(f"{API}/periods", params={"kind": "annual", "limit": 50})).json()
+    assert [p["code"] for p in public["items"]] == [f"annual-{y}" for y in range(2021, 2031)]
+    first = public["items"][0]
+    assert (first["due_date"], first["cutoff_date"], first["status"]) == (
+        "2021-12-01",
+        "2021-11-15",
+        "planned",
+    )
+    assert "SYT" in [a["code"] for a in first["agencies"]]
+    assert "G_SBN" not in [a["code"] for a in first["agencies"]]  # groups are expanded
+    only_syt = await new_period(client, team["reviewer"], ["SYT"])
+    assert (await client.get(f"{API}/periods/{only_syt['id']}")).status_code == 404
+    assert (
+        await client.get(f"{API}/periods/{only_syt['id']}", headers=team["other"].headers)
+    ).status_code == 404
+    visible = await client.get(f"{API}/periods/{only_syt['id']}", headers=team["officer"].headers)
+    assert visible.status_code == 200
+
+    url = f"{API}/periods/{only_syt['id']}"
+    reviewer = team["reviewer"]
+    extended = await client.patch(
+        url,
+        json={"due_date": "2026-12-15"},
+        headers={**reviewer.headers, "If-Match": await etag_of(client, url, reviewer)},
+    )
+    assert extended.json()["due_date"] == "2026-12-15"
+    closed = await client.patch(
+        url,
+        json={"status": "closed"},
+        headers={**reviewer.headers, "If-Match": extended.headers["etag"]},
+    )
+    assert closed.json()["status"] == "closed"
+    refused = await client.post(
+        f"{API}/reports", headers=team["officer"].headers, json={"period_id": only_syt["id"]}
+    )
+    assert refused.status_code == 409
+    bad_dates = await client.patch(
+        url,
+        json={"cutoff_date": "2027-01-01"},
+        headers={**reviewer.headers, "If-Match": closed.headers["etag"]},
+    )
+    assert bad_dates.status_code == 409  # closed: only reopening is allowed
+    reopened = await client.patch(
+        url,
+        json={"status": "open"},
+        headers={**reviewer.headers, "If-Match": closed.headers["etag"]},
+    )
+    assert reopened.json()["status"] == "open"
+    assert (
+        await client.post(
+            f"{API}/reports", headers=team["officer"].headers, json={"period_id": only_syt["id"]}
+        )
+    ).status_code == 201

@@ -101,31 +101,32 @@ def asked(period_id: Any, agency_id: Any) -> ColumnElement[bool]:
     )
 
 
-async def _read(session: AsyncSession, period: ReportingPeriod) -> PeriodRead:
-    agencies = (
-        (
-            await session.execute(
-                select(Agency)
-                .join(PeriodAgency, col(PeriodAgency.agency_id) == col(Agency.id))
-                .where(col(PeriodAgency.period_id) == period.id)
-                .order_by(col(Agency.sort_order))
-            )
+async def read_periods(session: AsyncSession, periods: list[ReportingPeriod]) -> list[PeriodRead]:
+    """Periods with the agencies each asks, in one query for all of them."""
+    asked_by: dict[int, list[Agency]] = {p.id or 0: [] for p in periods}
+    rows = await session.execute(
+        select(col(PeriodAgency.period_id), Agency)
+        .join(Agency, col(Agency.id) == col(PeriodAgency.agency_id))
+        .where(col(PeriodAgency.period_id).in_(list(asked_by)))
+        .order_by(col(Agency.sort_order))
+    )
+    for period_id, agency in rows:
+        asked_by[period_id].append(agency)
+    return [
+        PeriodRead(
+            id=p.id or 0,
+            code=p.code,
+            kind=p.kind,
+            year=p.year,
+            title=p.title,
+            instructions=p.instructions,
+            due_date=p.due_date,
+            cutoff_date=p.cutoff_date,
+            status=p.status,
+            agencies=[agency_ref(a) for a in asked_by[p.id or 0]],
         )
-        .scalars()
-        .all()
-    )
-    return PeriodRead(
-        id=period.id or 0,
-        code=period.code,
-        kind=period.kind,
-        year=period.year,
-        title=period.title,
-        instructions=period.instructions,
-        due_date=period.due_date,
-        cutoff_date=period.cutoff_date,
-        status=period.status,
-        agencies=[agency_ref(a) for a in agencies],
-    )
+        for p in periods
+    ]
 
 
 def _visible(stmt: Select[Any], caller: User | None) -> Select[Any]:
@@ -170,7 +171,9 @@ async def list_periods(
         list_name="periods",
     )
     return PeriodPage(
-        items=[await _read(session, r[0]) for r in rows], total=total, next_cursor=next_cursor
+        items=await read_periods(session, [r[0] for r in rows]),
+        total=total,
+        next_cursor=next_cursor,
     )
 
 
@@ -190,7 +193,7 @@ async def get_period(
 
 
 async def read_period(session: AsyncSession, period: ReportingPeriod) -> PeriodRead:
-    return await _read(session, period)
+    return (await read_periods(session, [period]))[0]
 
 
 def _check_dates(due: date, cutoff: date) -> None:
@@ -247,8 +250,8 @@ async def update_period(
 ) -> ReportingPeriod:
     check_if_match(if_match, period_etag(period))
     changes = body.model_dump(exclude_unset=True)
-    if period.status == "closed" and changes.get("status") not in (None, "open"):
-        raise ConflictError("conflict.period_closed")
+    if period.status == "closed" and (changes.get("status") != "open" or len(changes) > 1):
+        raise ConflictError("conflict.period_closed")  # a closed period can only be reopened
     for field, value in changes.items():
         if value is not None:
             setattr(period, field, value)
