@@ -6,6 +6,7 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI
 from prometheus_fastapi_instrumentator import Instrumentator
 
+from app.core.caching import ConditionalGetMiddleware
 from app.core.config import Settings, get_settings
 from app.core.db import make_engine, make_sessionmaker
 from app.core.errors import install_error_handlers
@@ -117,6 +118,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     Instrumentator(excluded_handlers=["/metrics", "/healthz", "/readyz"]).instrument(app).expose(
         app, include_in_schema=False
     )
+    app.add_middleware(ConditionalGetMiddleware, max_age=settings.cache_max_age)
     app.add_middleware(RejectNulMiddleware)
     app.add_middleware(RequestIdMiddleware)
     return app

@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = True
     migrations_dir: Path | None = None
+    # Seconds a public GET may be cached by the app and proxies.
+    cache_max_age: int = Field(default=60, ge=0, le=86400)
 
     # Identity. The signing key must be at least 32 bytes; in production it is required, in
     # development one is generated once into the data folder.

@@ -1,0 +1,82 @@
+"""Conditional GETs for phones on poor networks.
+
+Every successful JSON GET under /api/v1 gets a strong ETag (a hash of its body, unless the
+route set a version ETag of its own) and a Cache-Control: public with a max-age for the
+public, private for a signed-in caller. A matching If-None-Match answers 304 with no body.
+"""
+
+import hashlib
+
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+VARY = "Accept-Language, Authorization"
+
+
+def _matches(if_none_match: str, etag: str) -> bool:
+    """Weak comparison (RFC 9110 §13.1.2), as If-None-Match requires."""
+    tags = [tag.strip().removeprefix("W/") for tag in if_none_match.split(",")]
+    return "*" in tags or etag.removeprefix("W/") in tags
+
+
+class ConditionalGetMiddleware:
+    def __init__(self, app: ASGIApp, *, max_age: int, prefix: str = "/api/v1/") -> None:
+        self.app = app
+        self.max_age = max_age
+        self.prefix = prefix
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] != "http"
+            or scope["method"] not in ("GET", "HEAD")
+            or not scope["path"].startswith(self.prefix)
+        ):
+            await self.app(scope, receive, send)
+            return
+        request_headers = Headers(scope=scope)
+        signed_in = "authorization" in request_headers
+        if_none_match = request_headers.get("if-none-match")
+        start: Message | None = None
+        chunks: list[bytes] = []
+
+        async def capture(message: Message) -> None:
+            nonlocal start
+            if message["type"] == "http.response.start":
+                headers = Headers(raw=message["headers"])
+                cacheable = message["status"] == 200 and headers.get("content-type", "").startswith(
+                    "application/json"
+                )
+                if not cacheable:
+                    await send(message)
+                    return
+                start = message
+                return
+            if start is None:
+                await send(message)
+                return
+            chunks.append(message.get("body", b""))
+            if message.get("more_body", False):
+                return
+            await self._finish(start, b"".join(chunks), signed_in, if_none_match, send)
+
+        await self.app(scope, receive, capture)
+
+    async def _finish(
+        self, start: Message, body: bytes, signed_in: bool, if_none_match: str | None, send: Send
+    ) -> None:
+        headers = MutableHeaders(raw=list(start["headers"]))
+        etag = headers.get("etag") or '"' + hashlib.blake2b(body, digest_size=16).hexdigest() + '"'
+        headers["ETag"] = etag
+        if "cache-control" not in headers:
+            headers["Cache-Control"] = (
+                "private, no-cache" if signed_in else f"public, max-age={self.max_age}"
+            )
+        headers["Vary"] = VARY
+        if if_none_match and _matches(if_none_match, etag):
+            del headers["content-length"]
+            del headers["content-type"]
+            await send({"type": "http.response.start", "status": 304, "headers": headers.raw})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        await send({**start, "headers": headers.raw})
+        await send({"type": "http.response.body", "body": body})

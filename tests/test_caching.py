@@ -1,0 +1,47 @@
+"""Conditional GETs: strong ETags, Cache-Control, 304 with no body."""
+
+import httpx
+
+from tests.factories import Account
+
+
+async def test_public_get_has_etag_and_304(client: httpx.AsyncClient) -> None:
+    first = await client.get("/api/v1/tasks/A.I.1")
+    etag = first.headers["etag"]
+    assert etag.startswith('"') and len(etag) == 34
+    assert first.headers["cache-control"] == "public, max-age=60"
+    assert first.headers["vary"] == "Accept-Language, Authorization"
+    again = await client.get("/api/v1/tasks/A.I.1", headers={"If-None-Match": etag})
+    assert again.status_code == 304
+    assert again.content == b""
+    assert again.headers["etag"] == etag
+    weak = await client.get("/api/v1/tasks/A.I.1", headers={"If-None-Match": f"W/{etag}"})
+    assert weak.status_code == 304
+    other = await client.get("/api/v1/tasks/A.I.2", headers={"If-None-Match": etag})
+    assert other.status_code == 200
+    assert other.headers["etag"] != etag
+
+
+async def test_staff_gets_are_private_and_errors_not_cached(
+    client: httpx.AsyncClient, accounts: dict[str, Account]
+) -> None:
+    me = await client.get("/api/v1/me", headers=accounts["officer"].headers)
+    assert me.headers["cache-control"] == "private, no-cache"
+    listed = await client.get("/api/v1/tasks", headers=accounts["officer"].headers)
+    assert listed.headers["cache-control"] == "private, no-cache"
+    missing = await client.get("/api/v1/tasks/NOPE")
+    assert missing.status_code == 404
+    assert "etag" not in missing.headers
+    assert "cache-control" not in missing.headers
+
+
+async def test_version_etags_of_routes_are_kept(
+    client: httpx.AsyncClient, accounts: dict[str, Account]
+) -> None:
+    url = f"/api/v1/users/{accounts['officer'].id}"
+    response = await client.get(url, headers=accounts["admin"].headers)
+    assert response.headers["etag"] == f'"user-{accounts["officer"].id}-v1"'
+    cached = await client.get(
+        url, headers={**accounts["admin"].headers, "If-None-Match": response.headers["etag"]}
+    )
+    assert cached.status_code == 304
