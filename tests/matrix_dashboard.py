@@ -1,4 +1,5 @@
-"""Access matrix entries for the dashboard, scorecards, compliance, exports, assignments."""
+"""Access matrix entries for the dashboard, scorecards, compliance, exports, assignments,
+enums."""
 
 from tests.test_access_matrix import Endpoint, everyone, fresh_period, staff
 
@@ -42,4 +43,5 @@ ENDPOINTS = [
         prepare=fresh_period,
     ),
     Endpoint("GET", "/api/v1/me/assignments", staff(200)),
+    Endpoint("GET", "/api/v1/meta/enums", everyone(200)),
 ]

@@ -8,7 +8,8 @@ from app.core.openapi import problems
 from app.core.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, decode_cursor
 from app.deps import CurrentPlan, SessionDep
 from app.routers.params import SearchQuery
-from app.schemas.agencies import AgencyKind, AgencyPage, AgencyRead
+from app.schemas.agencies import AgencyPage, AgencyRead
+from app.schemas.common import AgencyKind
 from app.services import agencies as service
 
 router = APIRouter(prefix="/agencies", tags=["agencies"])

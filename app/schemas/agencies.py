@@ -7,19 +7,6 @@ from pydantic import BaseModel, Field
 
 from app.schemas.common import AgencyRef, Page
 
-AgencyKind = Literal[
-    "province",
-    "department",
-    "office",
-    "board",
-    "central_branch",
-    "armed_forces",
-    "press",
-    "party",
-    "district",
-    "group",
-]
-
 
 class AgencySummary(AgencyRef):
     aliases: list[str] = Field(description="Spellings of the name found in the plan.")

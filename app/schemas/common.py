@@ -1,7 +1,7 @@
 """Shapes shared by several domains."""
 
 from datetime import datetime, timedelta, timezone
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 
@@ -24,13 +24,27 @@ class Page(BaseModel, Generic[T]):
     )
 
 
+AgencyKind = Literal[
+    "province",
+    "department",
+    "office",
+    "board",
+    "central_branch",
+    "armed_forces",
+    "press",
+    "party",
+    "district",
+    "group",
+]
+
+
 class AgencyRef(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     code: str = Field(examples=["STTTT"])
     name: str = Field(examples=["Sở Thông tin và Truyền thông"])
     short_name: str = Field(examples=["Sở TTTT"])
-    kind: str = Field(examples=["department"])
+    kind: AgencyKind = Field(examples=["department"])
 
 
 class ItemRef(BaseModel):

@@ -1,0 +1,115 @@
+"""Every enum value of the API with its Vietnamese and English label, so the app shows
+the same words as the API."""
+
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
+
+router = APIRouter(prefix="/meta", tags=["meta"])
+
+
+class Label(BaseModel):
+    value: str
+    vi: str
+    en: str
+
+
+class Enums(BaseModel):
+    enums: dict[str, list[Label]] = Field(description="Enum name → its values, in order.")
+
+
+ENUMS: dict[str, list[tuple[str, str, str]]] = {
+    "role": [
+        ("officer", "Cán bộ", "Officer"),
+        ("agency_lead", "Lãnh đạo đơn vị", "Agency lead"),
+        ("reviewer", "Chuyên viên thẩm định (Sở TTTT)", "Reviewer (Sở TTTT)"),
+        ("observer", "Lãnh đạo tỉnh (theo dõi)", "Observer"),
+        ("admin", "Quản trị hệ thống", "Administrator"),
+    ],
+    "agency_kind": [
+        ("province", "UBND tỉnh", "Provincial committee"),
+        ("department", "Sở, ngành", "Department"),
+        ("office", "Văn phòng", "Office"),
+        ("board", "Ban", "Board"),
+        ("central_branch", "Cơ quan ngành dọc", "Central agency branch"),
+        ("armed_forces", "Lực lượng vũ trang", "Armed forces"),
+        ("press", "Báo chí, truyền thông", "Press"),
+        ("party", "Cơ quan Đảng", "Party"),
+        ("district", "Đơn vị cấp huyện", "District-level unit"),
+        ("group", "Nhóm cơ quan", "Group of agencies"),
+    ],
+    "recurrence": [("once", "Một lần", "Once"), ("annual", "Hàng năm", "Annual")],
+    "task_status": [
+        ("not_started", "Chưa bắt đầu", "Not started"),
+        ("in_progress", "Đang thực hiện", "In progress"),
+        ("completed", "Hoàn thành", "Completed"),
+        ("suspended", "Tạm dừng", "Suspended"),
+    ],
+    "derived_status": [
+        ("completed", "Hoàn thành", "Completed"),
+        ("on_track", "Đúng tiến độ", "On track"),
+        ("behind", "Chậm tiến độ", "Behind"),
+        ("overdue", "Quá hạn", "Overdue"),
+        ("not_started", "Chưa đến hạn bắt đầu", "Not started"),
+        ("no_data", "Chưa có số liệu", "No data"),
+    ],
+    "attainment": [
+        ("met", "Đạt", "Met"),
+        ("not_met", "Chưa đạt", "Not met"),
+        ("no_data", "Chưa có số liệu", "No data"),
+    ],
+    "comparator": [
+        ("gte", "Tối thiểu", "At least"),
+        ("gt", "Trên", "More than"),
+        ("eq", "Bằng", "Exactly"),
+        ("lte", "Tối đa", "At most"),
+    ],
+    "target_kind": [
+        ("numeric", "Định lượng", "Numeric"),
+        ("qualitative", "Định tính", "Qualitative"),
+    ],
+    "level": [
+        ("province", "Cấp tỉnh", "Province"),
+        ("district", "Cấp huyện", "District"),
+        ("commune", "Cấp xã", "Commune"),
+    ],
+    "period_kind": [("annual", "Định kỳ hàng năm", "Annual"), ("ad_hoc", "Đột xuất", "Ad hoc")],
+    "period_status": [
+        ("planned", "Chưa mở", "Planned"),
+        ("open", "Đang mở", "Open"),
+        ("closed", "Đã đóng", "Closed"),
+    ],
+    "report_state": [
+        ("draft", "Bản nháp", "Draft"),
+        ("submitted", "Đã nộp", "Submitted"),
+        ("approved", "Đã phê duyệt", "Approved"),
+        ("returned", "Bị trả lại", "Returned"),
+    ],
+    "item_review_state": [
+        ("returned", "Trả lại để sửa", "Sent back"),
+        ("resubmitted", "Đã sửa, chờ thẩm định", "Resubmitted"),
+    ],
+    "provenance": [
+        ("self_reported", "Tự báo cáo", "Self-reported"),
+        ("verified", "Đã kiểm chứng", "Verified"),
+        ("measured", "Đo đếm", "Measured"),
+    ],
+    "document_status": [
+        ("drafting", "Đang soạn thảo", "Drafting"),
+        ("issued", "Đã ban hành", "Issued"),
+    ],
+    "compliance": [
+        ("on_time", "Đúng hạn", "On time"),
+        ("late", "Muộn", "Late"),
+        ("missing", "Chưa nộp", "Missing"),
+    ],
+}
+
+
+@router.get("/enums", operation_id="meta-enums", summary="Enum values with labels")
+async def enums() -> Enums:
+    return Enums(
+        enums={
+            name: [Label(value=v, vi=vi, en=en) for v, vi, en in values]
+            for name, values in ENUMS.items()
+        }
+    )
