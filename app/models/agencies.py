@@ -5,24 +5,15 @@ An agency has a validity period and an optional successor, so renames and merger
 """
 
 from datetime import date
+from typing import get_args
 
 from sqlalchemy import CheckConstraint
 from sqlmodel import Field, SQLModel
 
 from app.models.common import Timestamp, created_at, jsonb_list, updated_at
+from app.schemas.common import AgencyKind
 
-AGENCY_KINDS = (
-    "province",
-    "department",
-    "office",
-    "board",
-    "central_branch",
-    "armed_forces",
-    "press",
-    "party",
-    "district",
-    "group",
-)
+AGENCY_KINDS = get_args(AgencyKind)
 
 
 class Agency(SQLModel, table=True):

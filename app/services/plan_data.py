@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from app.schemas.common import AgencyKind
+
 DATA_DIR = Path(__file__).resolve().parents[1] / "data"
 DEFAULT_PLAN_FILE = DATA_DIR / "plan_2358.json"
 
@@ -21,18 +23,7 @@ class AgencyData(_Strict):
     code: str = Field(pattern=r"^[A-Z0-9_]+$", max_length=32)
     name: str
     short_name: str
-    kind: Literal[
-        "province",
-        "department",
-        "office",
-        "board",
-        "central_branch",
-        "armed_forces",
-        "press",
-        "party",
-        "district",
-        "group",
-    ]
+    kind: AgencyKind
     aliases: list[str] = []
     parent: str | None = None
     members: list[str] = []

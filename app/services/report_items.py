@@ -388,6 +388,25 @@ def _require_item(
         )
 
 
+async def _item_for(
+    session: AsyncSession,
+    kind: Kind,
+    plan: Plan,
+    caller: User,
+    report_id: int,
+    item_id: int,
+    action: str,
+    if_match: str | None,
+) -> tuple[Any, Report, ReportingPeriod]:
+    """The item, locked, after checking the caller may `action` it now and If-Match."""
+    item, report, period = await load_item(
+        session, kind, plan, caller, report_id, item_id, lock=True
+    )
+    _require_item(action, item, report, period, caller)
+    check_if_match(if_match, item_etag(kind, item))
+    return item, report, period
+
+
 async def update_item(
     session: AsyncSession,
     kind: Kind,
@@ -398,11 +417,9 @@ async def update_item(
     body: Any,
     if_match: str | None,
 ) -> Any:
-    item, report, period = await load_item(
-        session, kind, plan, caller, report_id, item_id, lock=True
+    item, _, _ = await _item_for(
+        session, kind, plan, caller, report_id, item_id, "update", if_match
     )
-    _require_item("update", item, report, period, caller)
-    check_if_match(if_match, item_etag(kind, item))
     before = audit.snapshot(item)
     for field, value in _decimals(body.model_dump(exclude_unset=True)).items():
         setattr(item, field, value)
@@ -439,11 +456,9 @@ async def delete_item(
     item_id: int,
     if_match: str | None,
 ) -> None:
-    item, report, period = await load_item(
-        session, kind, plan, caller, report_id, item_id, lock=True
+    item, _, _ = await _item_for(
+        session, kind, plan, caller, report_id, item_id, "delete", if_match
     )
-    _require_item("delete", item, report, period, caller)
-    check_if_match(if_match, item_etag(kind, item))
     await audit.record(
         session, caller, f"{kind.entity}.delete", kind.entity, item.id, before=audit.snapshot(item)
     )
@@ -471,11 +486,9 @@ async def review_item(
     if_match: str | None,
 ) -> Any:
     """Return one item of an approved report, resubmit it corrected, approve it again."""
-    item, report, period = await load_item(
-        session, kind, plan, caller, report_id, item_id, lock=True
+    item, report, period = await _item_for(
+        session, kind, plan, caller, report_id, item_id, action, if_match
     )
-    _require_item(action, item, report, period, caller)
-    check_if_match(if_match, item_etag(kind, item))
     if action == "return" and not (comment and comment.strip()):
         raise FieldValidationError([("comment", "comment_required")])
     before = audit.snapshot(item)
