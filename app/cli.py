@@ -1,4 +1,4 @@
-"""The `dxplan` command: serve, migrate, seed, users, openapi."""
+"""The `dxplan` command: serve, migrate, seed, users, remind, openapi."""
 
 import argparse
 import asyncio
@@ -8,6 +8,7 @@ import logging
 import os
 import sys
 from collections.abc import Awaitable, Callable
+from datetime import date
 from pathlib import Path
 from typing import TypeVar
 
@@ -185,6 +186,18 @@ def cmd_users_list(args: argparse.Namespace) -> None:
         )
 
 
+def cmd_remind(args: argparse.Namespace) -> None:
+    """Create the due-soon and overdue reminders; safe to run every hour (no duplicates)."""
+    from datetime import datetime
+
+    from app.schemas.common import VIETNAM
+    from app.services.notifications import create_reminders
+
+    settings = _settings_with_database()
+    today = args.today or datetime.now(VIETNAM).date()
+    _print_json(asyncio.run(_with_session(settings, lambda s: create_reminders(s, today))))
+
+
 def cmd_openapi(_: argparse.Namespace) -> None:
     from app.main import create_app
 
@@ -232,6 +245,16 @@ def main(argv: list[str] | None = None) -> None:
     listing = users_sub.add_parser("list", help="list users")
     listing.add_argument("--agency")
     listing.set_defaults(func=cmd_users_list)
+
+    remind = sub.add_parser(
+        "remind", help="notify agencies whose report is due within 7 days or overdue"
+    )
+    remind.add_argument(
+        "--today",
+        type=date.fromisoformat,
+        help="the date to judge by, YYYY-MM-DD (default: today in Việt Nam)",
+    )
+    remind.set_defaults(func=cmd_remind)
 
     openapi = sub.add_parser("openapi", help="print the OpenAPI document")
     openapi.set_defaults(func=cmd_openapi)

@@ -16,12 +16,16 @@ from app.core.openapi import install_openapi
 from app.core.security import signing_key
 from app.routers import (
     agencies,
+    attachments,
+    audit,
     auth,
     dashboard,
     documents,
     health,
     indicators,
     me,
+    meta,
+    notifications,
     periods,
     plans,
     reports,
@@ -62,6 +66,8 @@ TAGS = [
     {"name": "periods", "description": "Reporting periods: annual (due 1 December) and ad hoc."},
     {"name": "reports", "description": "Agency reports, their items and their review."},
     {"name": "dashboard", "description": "Plan status at a glance."},
+    {"name": "audit", "description": "Who changed what and when: the append-only audit trail."},
+    {"name": "meta", "description": "Enum values with Vietnamese and English labels."},
     {"name": "health", "description": "Liveness and readiness."},
 ]
 
@@ -106,13 +112,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         agencies,
         auth,
         me,
+        notifications,
         users,
         periods,
         reports,
+        audit,
     ):
         api.include_router(module.router)
     api.include_router(reports.queue_router)
+    api.include_router(attachments.router)
     api.include_router(dashboard.router)
+    api.include_router(meta.router)
     app.include_router(api)
     app.include_router(health.router)
     Instrumentator(excluded_handlers=["/metrics", "/healthz", "/readyz"]).instrument(app).expose(

@@ -7,6 +7,7 @@ The server is TEST_DATABASE_URL (or DATABASE_URL) when given, else the embedded 
 import asyncio
 import os
 import secrets
+import shutil
 from pathlib import Path
 
 from sqlalchemy import text
@@ -45,6 +46,7 @@ def create_database(base_url: str, prefix: str = "dxplan_test") -> str:
 def drop_database(base_url: str, url: str) -> None:
     name = make_url(url).database
     asyncio.run(_admin(base_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    shutil.rmtree(storage_dir_for(url), ignore_errors=True)
 
 
 TEST_JWT_SECRET = "test-signing-key-that-is-long-enough-0123456789"
@@ -57,4 +59,10 @@ def settings_for(url: str) -> Settings:
         log_json=False,
         log_level="WARNING",
         jwt_secret=TEST_JWT_SECRET,
+        storage_dir=storage_dir_for(url),
     )  # type: ignore[arg-type]
+
+
+def storage_dir_for(url: str) -> Path:
+    """Evidence files of a test database, in a folder of its own (removed with it)."""
+    return REPO_ROOT / ".data" / "test-files" / str(make_url(url).database)

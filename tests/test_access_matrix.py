@@ -309,6 +309,7 @@ class Endpoint:
     prepare: Prepare = nothing
     json: Any = None
     data: Any = None
+    files: Any = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -506,6 +507,7 @@ async def test_access(
         headers=headers,
         json=prepared.get("json", endpoint.json),
         data=prepared.get("data", endpoint.data),
+        files=prepared.get("files", endpoint.files),
     )
     assert response.status_code == endpoint.expected[caller], response.text
     if response.status_code == 401:

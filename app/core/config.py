@@ -38,6 +38,10 @@ class Settings(BaseSettings):
     migrations_dir: Path | None = None
     # Seconds a public GET may be cached by the app and proxies.
     cache_max_age: int = Field(default=60, ge=0, le=86400)
+    # Evidence files: the largest upload accepted, and where the blobs are kept by SHA-256
+    # (default <data_dir>/files).
+    attachment_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1)
+    storage_dir: Path | None = None
 
     # Identity. The signing key must be at least 32 bytes; in production it is required, in
     # development one is generated once into the data folder.

@@ -121,6 +121,29 @@ class PreconditionRequiredError(AppError):
     detail_key = "precondition_required.detail"
 
 
+class PayloadTooLargeError(AppError):
+    """An upload past the configured size limit; reading stops as soon as it is exceeded."""
+
+    status = 413
+    code = "payload_too_large"
+
+    def __init__(self, limit: int) -> None:
+        size = f"{limit} B"
+        for unit, factor in (("MB", 1024 * 1024), ("KB", 1024)):
+            if limit % factor == 0:
+                size = f"{limit // factor} {unit}"
+                break
+        super().__init__("payload_too_large.detail", limit=size)
+
+
+class MalformedRequestError(AppError):
+    """A body that cannot be parsed (a broken multipart stream, for one)."""
+
+    status = 400
+    code = "malformed_request"
+    detail_key = "malformed_request.detail"
+
+
 class FieldValidationError(AppError):
     """A body that parses but breaks a domain rule, reported per field like a 422."""
 

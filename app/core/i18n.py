@@ -30,6 +30,11 @@ MESSAGES: dict[str, dict[Lang, str]] = {
     "conflict": {"vi": "Xung đột dữ liệu", "en": "Conflict"},
     "precondition_failed": {"vi": "Phiên bản đã thay đổi", "en": "Precondition failed"},
     "precondition_required": {"vi": "Thiếu điều kiện If-Match", "en": "Precondition required"},
+    "payload_too_large": {"vi": "Tệp quá lớn", "en": "Payload too large"},
+    "payload_too_large.detail": {
+        "vi": "Tệp tải lên vượt quá giới hạn {limit}.",
+        "en": "The upload exceeds the limit of {limit}.",
+    },
     # Details.
     "unauthorized.missing": {
         "vi": "Cần đăng nhập: gửi mã truy cập trong tiêu đề Authorization.",
@@ -151,6 +156,7 @@ MESSAGES: dict[str, dict[Lang, str]] = {
     "entity.report": {"vi": "báo cáo", "en": "report"},
     "entity.item": {"vi": "nội dung báo cáo", "en": "report item"},
     "entity.notification": {"vi": "thông báo", "en": "notification"},
+    "entity.attachment": {"vi": "tệp minh chứng", "en": "evidence file"},
     # Field validation, by pydantic error type.
     "field.missing": {"vi": "Thiếu trường bắt buộc.", "en": "Field required."},
     "field.int_parsing": {"vi": "Phải là số nguyên.", "en": "Must be an integer."},
@@ -247,6 +253,14 @@ MESSAGES: dict[str, dict[Lang, str]] = {
     "field.cutoff_after_due": {
         "vi": "Ngày chốt số liệu phải trước hạn nộp.",
         "en": "The cut-off date must not be after the due date.",
+    },
+    "field.unsupported_file_type": {
+        "vi": "Chỉ nhận tệp JPEG, PNG, WebP hoặc PDF (xác định theo nội dung tệp).",
+        "en": "Only JPEG, PNG, WebP or PDF files are accepted (judged by their content).",
+    },
+    "field.multipart_required": {
+        "vi": "Gửi tệp dạng multipart/form-data trong trường “file”.",
+        "en": "Send the file as multipart/form-data in the “file” field.",
     },
     "field.group_agency": {
         "vi": "Người dùng không thể thuộc một nhóm cơ quan.",

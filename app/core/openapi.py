@@ -16,6 +16,7 @@ _DESCRIPTIONS = {
     404: "No such object, or one the caller may not see.",
     409: "Conflict with the current state.",
     412: "If-Match does not match the current version.",
+    413: "The upload exceeds the size limit.",
     422: "Invalid parameters or body; each bad field is listed in `errors`.",
     428: "If-Match is required.",
     429: "Too many requests; see Retry-After.",

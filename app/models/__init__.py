@@ -2,6 +2,7 @@
 
 from app.core import db as _db  # noqa: F401  (sets the constraint naming convention first)
 from app.models.agencies import Agency, AgencyGroupMember
+from app.models.attachments import Attachment
 from app.models.documents import Document, DocumentAgency
 from app.models.indicators import Indicator, IndicatorAgency, IndicatorTarget
 from app.models.ops import AuditEntry, IdempotencyKey, Notification
@@ -22,6 +23,7 @@ from app.models.users import LoginThrottle, RefreshToken, User
 __all__ = [
     "Agency",
     "AgencyGroupMember",
+    "Attachment",
     "AuditEntry",
     "Document",
     "DocumentAgency",

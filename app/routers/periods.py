@@ -138,7 +138,7 @@ async def update_period(
     """Reviewers only; needs `If-Match`. Opening a period notifies the agencies asked."""
     period = await service.get_period(session, plan, caller, period_id)
     was = period.status
-    period = await service.update_period(session, period, body, if_match)
+    period = await service.update_period(session, period, body, if_match, caller)
     read = await service.read_period(session, period)
     if was != "open" and period.status == "open":
         for agency in read.agencies:

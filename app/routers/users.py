@@ -58,10 +58,10 @@ async def create_user(
     session: SessionDep,
     settings: SettingsDep,
     body: UserCreate,
-    _: Annotated[User, require(Permission.users_manage)],
+    caller: Annotated[User, require(Permission.users_manage)],
 ) -> UserRead:
     """Administrators only. Reviewers must belong to Sở TTTT (`STTTT`)."""
-    user = await service.create_user(session, body, settings)
+    user = await service.create_user(session, body, settings, caller)
     response.headers["Location"] = f"/api/v1/users/{user.id}"
     response.headers["ETag"] = service.etag("user", user.id, 1)
     return user

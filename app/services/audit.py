@@ -5,11 +5,16 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import SQLModel
+from sqlmodel import SQLModel, col
 
+from app.core.errors import UnknownFilterValueError
 from app.core.logging import request_id_var
+from app.core.pagination import SortKey
 from app.models import AuditEntry, User
+from app.schemas.audit import AuditEntryRead, AuditPage
+from app.services.recent import fetch_newest_first
 
 _SECRET_FIELDS = {"password_hash", "token_hash"}
 
@@ -52,4 +57,59 @@ async def record(
             after=after,
             request_id=request_id_var.get(),
         )
+    )
+
+
+async def list_entries(
+    session: AsyncSession,
+    *,
+    entity: str | None,
+    entity_id: str | None,
+    actor: str | None,
+    action: str | None,
+    after: SortKey | None,
+    limit: int,
+) -> AuditPage:
+    """The trail, newest first. An unknown actor username is 422, like other filters."""
+    stmt = select(AuditEntry, col(User.username)).outerjoin(
+        User, col(User.id) == col(AuditEntry.actor_id)
+    )
+    if actor is not None:
+        actor_id = (
+            await session.execute(select(col(User.id)).where(col(User.username) == actor))
+        ).scalar()
+        if actor_id is None:
+            raise UnknownFilterValueError("actor", actor)
+        stmt = stmt.where(col(AuditEntry.actor_id) == actor_id)
+    if entity is not None:
+        stmt = stmt.where(col(AuditEntry.entity) == entity)
+    if entity_id is not None:
+        stmt = stmt.where(col(AuditEntry.entity_id) == entity_id)
+    if action is not None:
+        stmt = stmt.where(col(AuditEntry.action) == action)
+    rows, total, next_cursor = await fetch_newest_first(
+        session,
+        stmt,
+        id_column=col(AuditEntry.id),
+        after=after,
+        limit=limit,
+        list_name="audit",
+    )
+    return AuditPage(
+        items=[
+            AuditEntryRead(
+                id=entry.id or 0,
+                at=entry.at,
+                actor=username,
+                action=entry.action,
+                entity=entry.entity,
+                entity_id=entry.entity_id,
+                before=entry.before,
+                after=entry.after,
+                request_id=entry.request_id,
+            )
+            for entry, username in rows
+        ],
+        total=total,
+        next_cursor=next_cursor,
     )

@@ -1,14 +1,20 @@
 """In-app notifications. Each row has a dedupe key, so creating the same notice twice
 (a retried request, the hourly reminder job) adds nothing."""
 
+from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from app.models import Notification, User
+from app.core.errors import NotFoundError
+from app.core.i18n import Lang
+from app.core.pagination import SortKey
+from app.models import Notification, PeriodAgency, Report, ReportingPeriod, User
+from app.schemas.notifications import NotificationPage, NotificationRead
+from app.services.recent import fetch_newest_first
 
 MESSAGES: dict[str, tuple[str, str]] = {
     "report_returned": (
@@ -81,3 +87,116 @@ async def notify_agency(
         .returning(col(Notification.id))
     )
     return len(result.all())
+
+
+def notification_read(row: Notification, lang: Lang) -> NotificationRead:
+    return NotificationRead(
+        id=row.id or 0,
+        kind=row.kind,
+        message=row.message_en if lang == "en" else row.message_vi,
+        report_id=row.report_id,
+        period_id=row.period_id,
+        created_at=row.created_at,
+        read_at=row.read_at,
+    )
+
+
+async def list_notifications(
+    session: AsyncSession,
+    user: User,
+    lang: Lang,
+    *,
+    unread: bool | None,
+    after: SortKey | None,
+    limit: int,
+) -> NotificationPage:
+    """The user's own notifications, newest first; nobody reads another's."""
+    stmt = select(Notification).where(col(Notification.user_id) == user.id)
+    if unread is True:
+        stmt = stmt.where(col(Notification.read_at).is_(None))
+    elif unread is False:
+        stmt = stmt.where(col(Notification.read_at).is_not(None))
+    rows, total, next_cursor = await fetch_newest_first(
+        session,
+        stmt,
+        id_column=col(Notification.id),
+        after=after,
+        limit=limit,
+        list_name="notifications",
+    )
+    return NotificationPage(
+        items=[notification_read(r[0], lang) for r in rows], total=total, next_cursor=next_cursor
+    )
+
+
+async def mark_read(session: AsyncSession, user: User, notification_id: int) -> None:
+    """Idempotent: the first read time is kept. Another user's notification is 404."""
+    marked = (
+        await session.execute(
+            update(Notification)
+            .where(col(Notification.id) == notification_id, col(Notification.user_id) == user.id)
+            .values(read_at=func.coalesce(col(Notification.read_at), func.now()))
+            .returning(col(Notification.id))
+        )
+    ).first()
+    if marked is None:
+        raise NotFoundError("notification", notification_id)
+
+
+async def mark_all_read(session: AsyncSession, user: User) -> int:
+    result = await session.execute(
+        update(Notification)
+        .where(col(Notification.user_id) == user.id, col(Notification.read_at).is_(None))
+        .values(read_at=func.now())
+        .returning(col(Notification.id))
+    )
+    return len(result.all())
+
+
+DUE_SOON_DAYS = 7
+
+
+async def create_reminders(session: AsyncSession, today: date) -> dict[str, int]:
+    """Dated reminders for every open period and every agency it asks whose report is not
+    in (no report, or one in draft or returned): `period_due_soon` from 7 days before the due
+    date to the due date itself, `period_overdue` from the day after. Each (period, agency,
+    kind) is notified once, so the job is safe to run every hour. Returns how many
+    notifications were created, by kind."""
+    rows = (
+        await session.execute(
+            select(
+                col(ReportingPeriod.id),
+                col(ReportingPeriod.title),
+                col(ReportingPeriod.due_date),
+                col(PeriodAgency.agency_id),
+            )
+            .join(PeriodAgency, col(PeriodAgency.period_id) == col(ReportingPeriod.id))
+            .outerjoin(
+                Report,
+                and_(
+                    col(Report.period_id) == col(PeriodAgency.period_id),
+                    col(Report.agency_id) == col(PeriodAgency.agency_id),
+                ),
+            )
+            .where(
+                col(ReportingPeriod.status) == "open",
+                col(ReportingPeriod.due_date) <= today + timedelta(days=DUE_SOON_DAYS),
+                or_(col(Report.id).is_(None), col(Report.state).in_(("draft", "returned"))),
+            )
+            .order_by(col(ReportingPeriod.id), col(PeriodAgency.agency_id))
+        )
+    ).all()
+    counts = {"due_soon": 0, "overdue": 0}
+    for period_id, title, due, agency_id in rows:
+        overdue = today > due
+        kind = "period_overdue" if overdue else "period_due_soon"
+        counts["overdue" if overdue else "due_soon"] += await notify_agency(
+            session,
+            agency_id,
+            kind,
+            f"{kind}:{period_id}:{agency_id}",
+            period_id=period_id,
+            period=title,
+            due=due.strftime("%d/%m/%Y"),
+        )
+    return counts

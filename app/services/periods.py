@@ -27,6 +27,7 @@ from app.models import (
     User,
 )
 from app.schemas.periods import PeriodCreate, PeriodPage, PeriodRead, PeriodUpdate
+from app.services import audit
 from app.services.common import agency_ref, fetch_page
 
 ANNUAL_DUE = (12, 1)  # "Định kỳ trước ngày 01/12 hàng năm"
@@ -242,13 +243,27 @@ async def create_ad_hoc(
     await session.flush()
     session.add_all(PeriodAgency(period_id=period.id or 0, agency_id=a) for a in agency_ids)
     await session.flush()
+    after = audit.snapshot(period) or {}
+    await audit.record(
+        session,
+        caller,
+        "period.create",
+        "period",
+        period.id,
+        after={**after, "agencies": agency_ids},
+    )
     return period
 
 
 async def update_period(
-    session: AsyncSession, period: ReportingPeriod, body: PeriodUpdate, if_match: str | None
+    session: AsyncSession,
+    period: ReportingPeriod,
+    body: PeriodUpdate,
+    if_match: str | None,
+    caller: User | None = None,
 ) -> ReportingPeriod:
     check_if_match(if_match, period_etag(period))
+    before = audit.snapshot(period)
     changes = body.model_dump(exclude_unset=True)
     if period.status == "closed" and (changes.get("status") != "open" or len(changes) > 1):
         raise ConflictError("conflict.period_closed")  # a closed period can only be reopened
@@ -258,4 +273,14 @@ async def update_period(
     _check_dates(period.due_date, period.cutoff_date)
     period.version += 1
     await session.flush()
+    await session.refresh(period)  # updated_at is set by the database
+    await audit.record(
+        session,
+        caller,
+        "period.update",
+        "period",
+        period.id,
+        before=before,
+        after=audit.snapshot(period),
+    )
     return period

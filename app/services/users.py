@@ -24,6 +24,7 @@ from app.schemas.users import (
     UserRead,
     UserUpdate,
 )
+from app.services import audit
 from app.services.auth import revoke_user_tokens, utcnow
 from app.services.common import agency_ref, fetch_page, search_clause
 
@@ -135,7 +136,9 @@ async def get_user(session: AsyncSession, caller: User, user_id: int) -> tuple[U
     return row[0], row[1]
 
 
-async def create_user(session: AsyncSession, body: UserCreate, settings: Settings) -> UserRead:
+async def create_user(
+    session: AsyncSession, body: UserCreate, settings: Settings, caller: User | None = None
+) -> UserRead:
     agency = await _agency_for_user(session, body.agency, body.role)
     _check_password(body.password, settings, body.username, body.full_name)
     user = User(
@@ -155,6 +158,7 @@ async def create_user(session: AsyncSession, body: UserCreate, settings: Setting
     except IntegrityError as exc:
         raise ConflictError("conflict.username_taken", username=body.username) from exc
     await session.refresh(user)
+    await audit.record(session, caller, "user.create", "user", user.id, after=audit.snapshot(user))
     return user_read(user, agency)
 
 
@@ -167,6 +171,7 @@ async def update_user(
 ) -> tuple[UserRead, str]:
     user, agency = await get_user(session, caller, user_id)
     check_if_match(if_match, user_etag(user))
+    before = audit.snapshot(user)
     changes = body.model_dump(exclude_unset=True)
     role = changes.get("role", user.role)
     if user.id == caller.id and (role != Role.admin or changes.get("is_active") is False):
@@ -183,6 +188,9 @@ async def update_user(
     user.version += 1
     await session.flush()
     await session.refresh(user)
+    await audit.record(
+        session, caller, "user.update", "user", user.id, before=before, after=audit.snapshot(user)
+    )
     return user_read(user, agency), user_etag(user)
 
 
@@ -193,9 +201,19 @@ async def reset_password(
     _check_password(
         body.new_password, settings, user.username, user.full_name, field="new_password"
     )
+    before = audit.snapshot(user)
     user.password_hash = await hash_password(body.new_password)
     user.version += 1
     await revoke_user_tokens(session, user, utcnow())
+    await audit.record(
+        session,
+        caller,
+        "user.password_reset",
+        "user",
+        user.id,
+        before=before,
+        after=audit.snapshot(user),
+    )
 
 
 async def change_own_password(
@@ -207,7 +225,17 @@ async def change_own_password(
     _check_password(
         body.new_password, settings, user.username, user.full_name, field="new_password"
     )
+    before = audit.snapshot(user)
     user.password_hash = await hash_password(body.new_password)
     user.version += 1
     # Other sessions end; the caller signs in again with the new password.
     await revoke_user_tokens(session, user, utcnow())
+    await audit.record(
+        session,
+        user,
+        "user.password_change",
+        "user",
+        user.id,
+        before=before,
+        after=audit.snapshot(user),
+    )
