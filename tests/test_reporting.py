@@ -236,6 +236,25 @@ async def test_illegal_moves_change_nothing(
     )
     assert foreign.status_code == 422
     assert foreign.json()["errors"][0]["type"] == "not_assigned"
+    for path, body, rule in [
+        (
+            "task-updates",
+            {"task": "Z.9", "status": "in_progress", "percent_complete": 1},
+            "unknown_task",
+        ),
+        ("document-updates", {"document": 99, "status": "drafting"}, "unknown_document"),
+        (
+            "indicator-values",
+            {"target": "CT-2025-06.9", "value": 1, "as_of": "2026-11-15"},
+            "unknown_target",
+        ),
+        ("indicator-values", {"target": "CT-2025-06.1", "as_of": "2026-11-15"}, "value_required"),
+        ("document-updates", {"document": 1, "status": "issued"}, "issued_fields_required"),
+    ]:
+        bad = await client.post(f"{url}/{path}", headers=officer.headers, json=body)
+        assert (bad.status_code, bad.json()["errors"][0]["type"]) == (422, rule)
+    counts = (await client.get(url, headers=officer.headers)).json()["counts"]
+    assert counts == {"task_updates": 1, "indicator_values": 0, "document_updates": 0}
     etag = await etag_of(client, url, lead)
     # An officer cannot submit; approving a draft is refused.
     assert (

@@ -229,23 +229,29 @@ async def list_items(
 # Writing ----------------------------------------------------------------------------------
 
 
+async def _plan_item_id(
+    session: AsyncSession, model: Any, plan: Plan, key: Any, value: Any, field: str
+) -> int:
+    """The id of the plan's task or document named in the body; 422 when there is none."""
+    found = (
+        await session.execute(
+            select(col(model.id)).where(col(model.plan_id) == plan.id, col(key) == value)
+        )
+    ).scalar()
+    if found is None:
+        raise FieldValidationError([(field, f"unknown_{field}")])
+    return int(found)
+
+
 async def _resolve(
     session: AsyncSession, kind: Kind, plan: Plan, agency_id: int, body: Any
 ) -> dict[str, Any]:
     """Column values naming the item's subject, after checking the agency is assigned it."""
     values: dict[str, Any]
     if kind is TASK:
-        task_id = (
-            await session.execute(
-                select(col(Task.id)).where(
-                    col(Task.plan_id) == plan.id, col(Task.code) == body.task
-                )
-            )
-        ).scalar()
-        if task_id is None:
-            raise FieldValidationError([("task", "unknown_task")])
+        task_id = await _plan_item_id(session, Task, plan, Task.code, body.task, "task")
         link = linked_to_agency(TaskAgency, "task_id", task_id, agency_id)
-        field, values = "task", {"task_id": int(task_id)}
+        field, values = "task", {"task_id": task_id}
     elif kind is INDICATOR:
         row = (
             await session.execute(
@@ -262,17 +268,11 @@ async def _resolve(
         _check_value(target_kind, body.value, body.achieved)
         values["district_agency_id"] = await _district(session, body.district)
     else:
-        document_id = (
-            await session.execute(
-                select(col(Document.id)).where(
-                    col(Document.plan_id) == plan.id, col(Document.number) == body.document
-                )
-            )
-        ).scalar()
-        if document_id is None:
-            raise FieldValidationError([("document", "unknown_document")])
+        document_id = await _plan_item_id(
+            session, Document, plan, Document.number, body.document, "document"
+        )
         link = linked_to_agency(DocumentAgency, "document_id", document_id, agency_id)
-        field, values = "document", {"document_id": int(document_id)}
+        field, values = "document", {"document_id": document_id}
     if not (await session.execute(select(link))).scalar():
         raise FieldValidationError([(field, "not_assigned")])
     return values
