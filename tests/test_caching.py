@@ -10,7 +10,7 @@ async def test_public_get_has_etag_and_304(client: httpx.AsyncClient) -> None:
     etag = first.headers["etag"]
     assert etag.startswith('"') and len(etag) == 34
     assert first.headers["cache-control"] == "public, max-age=60"
-    assert first.headers["vary"] == "Accept-Language, Authorization"
+    assert first.headers["vary"] == "Accept-Language, Authorization, Accept-Encoding"
     again = await client.get("/api/v1/tasks/A.I.1", headers={"If-None-Match": etag})
     assert again.status_code == 304
     assert again.content == b""
@@ -45,3 +45,32 @@ async def test_version_etags_of_routes_are_kept(
         url, headers={**accounts["admin"].headers, "If-None-Match": response.headers["etag"]}
     )
     assert cached.status_code == 304
+
+
+async def test_large_answers_are_gzipped_small_ones_not(client: httpx.AsyncClient) -> None:
+    import gzip
+
+    plain = await client.get(
+        "/api/v1/tasks", params={"limit": 200}, headers={"Accept-Encoding": "identity"}
+    )
+    assert "content-encoding" not in plain.headers
+    raw = await client.send(
+        client.build_request(
+            "GET", "/api/v1/tasks", params={"limit": 200}, headers={"Accept-Encoding": "gzip"}
+        ),
+        stream=True,
+    )
+    compressed = b"".join([chunk async for chunk in raw.aiter_raw()])
+    assert raw.headers["content-encoding"] == "gzip"
+    assert raw.headers["etag"] == plain.headers["etag"][:-1] + '-gzip"'
+    assert len(compressed) < len(plain.content) / 4
+    assert gzip.decompress(compressed) == plain.content
+    cached = await client.get(
+        "/api/v1/tasks",
+        params={"limit": 200},
+        headers={"Accept-Encoding": "gzip", "If-None-Match": raw.headers["etag"]},
+    )
+    assert cached.status_code == 304
+    small = await client.get("/api/v1/tasks/A.I.1", headers={"Accept-Encoding": "gzip"})
+    assert "content-encoding" not in small.headers
+    assert "Accept-Encoding" in small.headers["vary"]

@@ -1,16 +1,29 @@
-"""Conditional GETs for phones on poor networks.
+"""Conditional and compressed GETs for phones on poor networks.
 
 Every successful JSON GET under /api/v1 gets a strong ETag (a hash of its body, unless the
 route set a version ETag of its own) and a Cache-Control: public with a max-age for the
 public, private for a signed-in caller. A matching If-None-Match answers 304 with no body.
+Bodies of at least GZIP_MIN_BYTES are gzip-compressed for clients that accept it; small
+ones are sent as they are, since compressing them costs more than it saves. A compressed
+representation has its own strong ETag (suffix "-gzip"), as RFC 9110 requires.
 """
 
+import gzip
 import hashlib
 
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-VARY = "Accept-Language, Authorization"
+VARY = "Accept-Language, Authorization, Accept-Encoding"
+GZIP_MIN_BYTES = 1400  # about one TCP segment
+
+
+def _accepts_gzip(accept_encoding: str | None) -> bool:
+    for part in (accept_encoding or "").split(","):
+        name, _, params = part.strip().partition(";")
+        if name.strip().lower() in ("gzip", "*"):
+            return params.replace(" ", "") not in ("q=0", "q=0.0", "q=0.00", "q=0.000")
+    return False
 
 
 def _matches(if_none_match: str, etag: str) -> bool:
@@ -36,6 +49,7 @@ class ConditionalGetMiddleware:
         request_headers = Headers(scope=scope)
         signed_in = "authorization" in request_headers
         if_none_match = request_headers.get("if-none-match")
+        wants_gzip = _accepts_gzip(request_headers.get("accept-encoding"))
         start: Message | None = None
         chunks: list[bytes] = []
 
@@ -57,15 +71,26 @@ class ConditionalGetMiddleware:
             chunks.append(message.get("body", b""))
             if message.get("more_body", False):
                 return
-            await self._finish(start, b"".join(chunks), signed_in, if_none_match, send)
+            await self._finish(start, b"".join(chunks), signed_in, if_none_match, wants_gzip, send)
 
         await self.app(scope, receive, capture)
 
     async def _finish(
-        self, start: Message, body: bytes, signed_in: bool, if_none_match: str | None, send: Send
+        self,
+        start: Message,
+        body: bytes,
+        signed_in: bool,
+        if_none_match: str | None,
+        wants_gzip: bool,
+        send: Send,
     ) -> None:
         headers = MutableHeaders(raw=list(start["headers"]))
         etag = headers.get("etag") or '"' + hashlib.blake2b(body, digest_size=16).hexdigest() + '"'
+        if wants_gzip and len(body) >= GZIP_MIN_BYTES:
+            body = gzip.compress(body, compresslevel=5, mtime=0)
+            etag = etag[:-1] + '-gzip"'
+            headers["Content-Encoding"] = "gzip"
+            headers["Content-Length"] = str(len(body))
         headers["ETag"] = etag
         if "cache-control" not in headers:
             headers["Cache-Control"] = (
