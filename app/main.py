@@ -29,6 +29,7 @@ from app.routers import (
     periods,
     plans,
     reports,
+    search,
     sections,
     tasks,
     users,
@@ -68,6 +69,7 @@ TAGS = [
     {"name": "dashboard", "description": "Plan status at a glance."},
     {"name": "audit", "description": "Who changed what and when: the append-only audit trail."},
     {"name": "meta", "description": "Enum values with Vietnamese and English labels."},
+    {"name": "search", "description": "One ranked search across the plan."},
     {"name": "health", "description": "Liveness and readiness."},
 ]
 
@@ -123,6 +125,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api.include_router(attachments.router)
     api.include_router(dashboard.router)
     api.include_router(meta.router)
+    api.include_router(search.router)
     app.include_router(api)
     app.include_router(health.router)
     Instrumentator(excluded_handlers=["/metrics", "/healthz", "/readyz"]).instrument(app).expose(

@@ -1,5 +1,5 @@
 """Access matrix entries for the dashboard, scorecards, compliance, exports, assignments,
-enums."""
+enums and search."""
 
 from tests.test_access_matrix import Endpoint, everyone, fresh_period, staff
 
@@ -44,4 +44,5 @@ ENDPOINTS = [
     ),
     Endpoint("GET", "/api/v1/me/assignments", staff(200)),
     Endpoint("GET", "/api/v1/meta/enums", everyone(200)),
+    Endpoint("GET", "/api/v1/search", everyone(200), url="/api/v1/search?q=y%20te"),
 ]
