@@ -9,6 +9,7 @@ from prometheus_fastapi_instrumentator import Instrumentator
 from app.core.caching import ConditionalGetMiddleware
 from app.core.config import Settings, get_settings
 from app.core.db import make_engine, make_sessionmaker
+from app.core.docs import install_docs
 from app.core.errors import install_error_handlers
 from app.core.hygiene import RejectNulMiddleware
 from app.core.logging import RequestIdMiddleware, configure_logging
@@ -99,10 +100,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         openapi_tags=TAGS,
         lifespan=lifespan,
+        docs_url=None,  # served with local assets by install_docs
+        redoc_url=None,
     )
     app.state.settings = settings
     install_error_handlers(app)
     install_openapi(app)
+    install_docs(app)
 
     api = APIRouter(prefix=API_PREFIX)
     for module in (
