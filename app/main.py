@@ -27,6 +27,7 @@ from app.routers import (
     me,
     meta,
     notifications,
+    open_data,
     periods,
     plans,
     reports,
@@ -71,6 +72,7 @@ TAGS = [
     {"name": "audit", "description": "Who changed what and when: the append-only audit trail."},
     {"name": "meta", "description": "Enum values with Vietnamese and English labels."},
     {"name": "search", "description": "One ranked search across the plan."},
+    {"name": "open-data", "description": "Approved figures as CSV or JSON, openly licensed."},
     {"name": "health", "description": "Liveness and readiness."},
 ]
 
@@ -130,6 +132,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api.include_router(dashboard.router)
     api.include_router(meta.router)
     api.include_router(search.router)
+    api.include_router(open_data.router)
     app.include_router(api)
     app.include_router(health.router)
     Instrumentator(excluded_handlers=["/metrics", "/healthz", "/readyz"]).instrument(app).expose(

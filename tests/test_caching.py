@@ -74,3 +74,32 @@ async def test_large_answers_are_gzipped_small_ones_not(client: httpx.AsyncClien
     small = await client.get("/api/v1/tasks/A.I.1", headers={"Accept-Encoding": "gzip"})
     assert "content-encoding" not in small.headers
     assert "Accept-Encoding" in small.headers["vary"]
+
+
+async def test_version_etag_survives_gzip(
+    client: httpx.AsyncClient, accounts: dict[str, Account]
+) -> None:
+    from tests.test_reporting import new_period
+
+    officer = accounts["officer"]
+    period = await new_period(client, accounts["reviewer"], ["SYT"])
+    report = (
+        await client.post(
+            "/api/v1/reports", headers=officer.headers, json={"period_id": period["id"]}
+        )
+    ).json()
+    url = f"/api/v1/reports/{report['id']}"
+    await client.post(
+        f"{url}/task-updates",
+        headers=officer.headers,
+        json={
+            "task": "E.1",
+            "status": "in_progress",
+            "percent_complete": 5,
+            "public_summary": "Tóm tắt " * 200,
+        },
+    )
+    zipped = await client.get(url, headers={**officer.headers, "Accept-Encoding": "gzip"})
+    assert zipped.headers["content-encoding"] == "gzip"
+    # The version tag is what If-Match needs, compressed or not.
+    assert zipped.headers["etag"] == f'"report-{report["id"]}-v1"'

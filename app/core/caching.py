@@ -5,7 +5,8 @@ route set a version ETag of its own) and a Cache-Control: public with a max-age 
 public, private for a signed-in caller. A matching If-None-Match answers 304 with no body.
 Bodies of at least GZIP_MIN_BYTES are gzip-compressed for clients that accept it; small
 ones are sent as they are, since compressing them costs more than it saves. A compressed
-representation has its own strong ETag (suffix "-gzip"), as RFC 9110 requires.
+representation has its own strong ETag (suffix "-gzip"), except the version ETags routes set
+on objects, which name a version for If-Match rather than bytes.
 """
 
 import gzip
@@ -85,10 +86,14 @@ class ConditionalGetMiddleware:
         send: Send,
     ) -> None:
         headers = MutableHeaders(raw=list(start["headers"]))
-        etag = headers.get("etag") or '"' + hashlib.blake2b(body, digest_size=16).hexdigest() + '"'
+        # A route's own ETag names the object's version (clients send it back in If-Match),
+        # so it stays as it is; a body-hash ETag names the bytes, so gzip gets its own.
+        version_tag = headers.get("etag")
+        etag = version_tag or '"' + hashlib.blake2b(body, digest_size=16).hexdigest() + '"'
         if wants_gzip and len(body) >= GZIP_MIN_BYTES:
             body = gzip.compress(body, compresslevel=5, mtime=0)
-            etag = etag[:-1] + '-gzip"'
+            if version_tag is None:
+                etag = etag[:-1] + '-gzip"'
             headers["Content-Encoding"] = "gzip"
             headers["Content-Length"] = str(len(body))
         headers["ETag"] = etag

@@ -36,6 +36,11 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = True
     migrations_dir: Path | None = None
+    # Licence and source stated in every open-data file.
+    open_data_licence: str = "CC BY 4.0 (https://creativecommons.org/licenses/by/4.0/)"
+    open_data_source: str = (
+        "UBND tỉnh Hải Dương, Kế hoạch 2358/KH-UBND; số liệu báo cáo đã được Sở TTTT phê duyệt"
+    )
     # Seconds a public GET may be cached by the app and proxies.
     cache_max_age: int = Field(default=60, ge=0, le=86400)
     # Evidence files: the largest upload accepted, and where the blobs are kept by SHA-256

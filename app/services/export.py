@@ -218,7 +218,8 @@ def _xlsx(title: str, sheets: dict[str, list[list[Any]]]) -> bytes:
     return buffer.getvalue()
 
 
-def _csv(rows: list[list[Any]], headers: list[str]) -> bytes:
+def csv_bytes(rows: list[list[Any]], headers: list[str]) -> bytes:
+    """CSV in UTF-8 with a BOM, so Excel shows Vietnamese correctly."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(headers)
@@ -233,4 +234,4 @@ async def workbook(session: AsyncSession, period: ReportingPeriod) -> bytes:
 
 async def sheet_csv(session: AsyncSession, period: ReportingPeriod, sheet: str) -> bytes:
     sheets = await rows_for(session, period)
-    return await asyncio.to_thread(_csv, sheets[sheet], HEADERS[sheet])
+    return await asyncio.to_thread(csv_bytes, sheets[sheet], HEADERS[sheet])

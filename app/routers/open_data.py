@@ -1,0 +1,94 @@
+"""Open data for the provincial portal: approved figures only, CSV or JSON."""
+
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Path, Response
+from pydantic import BaseModel, Field
+
+from app.core.json import dumps
+from app.core.openapi import problems
+from app.deps import CurrentPlan, SessionDep, SettingsDep, Today
+from app.schemas.common import VIETNAM
+from app.services import open_data as service
+from app.services.export import csv_bytes
+
+router = APIRouter(prefix="/open-data", tags=["open-data"])
+
+FileName = Literal[
+    "tasks.csv",
+    "tasks.json",
+    "indicators.csv",
+    "indicators.json",
+    "progress.csv",
+    "progress.json",
+    "documents.csv",
+    "documents.json",
+]
+
+
+class OpenDataFile(BaseModel):
+    dataset: str
+    licence: str
+    source: str
+    generated_at: str = Field(description="ISO 8601 at +07:00.")
+    columns: list[str]
+    items: list[dict[str, Any]]
+
+
+DESCRIPTION = """Datasets: `tasks` (each task with its lead, years, derived status and latest
+approved progress), `indicators` (each target with its attainment and latest approved value),
+`progress` (every approved task progress, oldest first), `documents` (each document with
+its latest approved status). Only approved figures are published.
+
+JSON carries `licence`, `source` and `generated_at` with the rows. CSV is UTF-8 with a BOM
+(so Excel shows Vietnamese correctly), one header row with the JSON field names; its licence
+and source are those of the JSON (`DXPLAN_OPEN_DATA_LICENCE`, `DXPLAN_OPEN_DATA_SOURCE`;
+by default CC BY 4.0, UBND tỉnh Hải Dương) and are also sent as `X-Licence` and `X-Source`
+headers."""
+
+
+@router.get(
+    "/{file}",
+    operation_id="open-data-get",
+    summary="An open-data file",
+    description=DESCRIPTION,
+    response_class=Response,
+    responses={
+        200: {
+            "description": "The file.",
+            "content": {
+                "application/json": {"schema": {"$ref": "#/components/schemas/OpenDataFile"}},
+                "text/csv": {"schema": {"type": "string"}},
+            },
+        },
+        **problems(422),
+    },
+)
+async def open_data_file(
+    session: SessionDep,
+    plan: CurrentPlan,
+    settings: SettingsDep,
+    today: Today,
+    file: Annotated[FileName, Path(examples=["tasks.json"])],
+) -> Response:
+    dataset, _, fmt = file.partition(".")
+    rows = await service.rows(session, plan, dataset, today)
+    columns = service.COLUMNS[dataset]
+    headers = {
+        "X-Licence": settings.open_data_licence.encode().decode("latin-1"),
+        "X-Source": "UBND tinh Hai Duong, Ke hoach 2358/KH-UBND",
+        "Content-Disposition": f'inline; filename="{file}"',
+    }
+    if fmt == "csv":
+        body = csv_bytes([[service.plain(r[c]) for c in columns] for r in rows], columns)
+        return Response(body, media_type="text/csv; charset=utf-8", headers=headers)
+    document = OpenDataFile(
+        dataset=dataset,
+        licence=settings.open_data_licence,
+        source=settings.open_data_source,
+        generated_at=datetime.now(UTC).astimezone(VIETNAM).isoformat(timespec="seconds"),
+        columns=columns,
+        items=[{c: service.plain(r[c]) for c in columns} for r in rows],
+    )
+    return Response(dumps(document.model_dump()), media_type="application/json", headers=headers)
