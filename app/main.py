@@ -33,6 +33,7 @@ from app.routers import (
     reports,
     search,
     sections,
+    sync,
     tasks,
     users,
 )
@@ -72,6 +73,7 @@ TAGS = [
     {"name": "audit", "description": "Who changed what and when: the append-only audit trail."},
     {"name": "meta", "description": "Enum values with Vietnamese and English labels."},
     {"name": "search", "description": "One ranked search across the plan."},
+    {"name": "sync", "description": "The change feed for offline apps."},
     {"name": "open-data", "description": "Approved figures as CSV or JSON, openly licensed."},
     {"name": "health", "description": "Liveness and readiness."},
 ]
@@ -133,6 +135,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api.include_router(meta.router)
     api.include_router(search.router)
     api.include_router(open_data.router)
+    api.include_router(sync.router)
     app.include_router(api)
     app.include_router(health.router)
     Instrumentator(excluded_handlers=["/metrics", "/healthz", "/readyz"]).instrument(app).expose(

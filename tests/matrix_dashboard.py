@@ -45,5 +45,6 @@ ENDPOINTS = [
     Endpoint("GET", "/api/v1/me/assignments", staff(200)),
     Endpoint("GET", "/api/v1/meta/enums", everyone(200)),
     Endpoint("GET", "/api/v1/search", everyone(200), url="/api/v1/search?q=y%20te"),
+    Endpoint("GET", "/api/v1/sync", everyone(200)),
     Endpoint("GET", "/api/v1/open-data/{file}", everyone(200), url="/api/v1/open-data/tasks.json"),
 ]

@@ -42,7 +42,9 @@ def encode_cursor(list_name: str, key: SortKey) -> str:
     return base64.urlsafe_b64encode(payload).decode().rstrip("=") + "." + _checksum(payload)
 
 
-def decode_cursor(list_name: str, cursor: str | None) -> SortKey | None:
+def decode_cursor(list_name: str, cursor: str | None, *, bound: int = 2**31) -> SortKey | None:
+    """The sort key a cursor carries; each part must be below `bound` (int4 columns by
+    default). 422 for anything this server did not issue for this list."""
     if cursor is None:
         return None
     body, _, checksum = cursor.partition(".")
@@ -57,7 +59,7 @@ def decode_cursor(list_name: str, cursor: str | None) -> SortKey | None:
     if (
         not isinstance(key, list)
         or len(key) != 2
-        or not all(type(part) is int and 0 <= part < 2**31 for part in key)
+        or not all(type(part) is int and 0 <= part < bound for part in key)
     ):
         raise InvalidCursorError()
     return key[0], key[1]

@@ -1,0 +1,43 @@
+"""GET /sync: the change feed for offline apps."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from app.core.openapi import problems
+from app.core.pagination import CursorParam, decode_cursor
+from app.deps import OptionalUser, SessionDep
+from app.schemas.sync import EntityType, SyncPage
+from app.services import sync as service
+
+router = APIRouter(tags=["sync"])
+
+
+@router.get(
+    "/sync",
+    operation_id="sync",
+    summary="What changed since my cursor",
+    responses=problems(401, 422),
+)
+async def sync(
+    session: SessionDep,
+    caller: OptionalUser,
+    since: CursorParam = None,
+    types: Annotated[
+        list[EntityType] | None,
+        Query(description="Only these kinds of objects (repeat the parameter)."),
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> SyncPage:
+    """Without `since`: a cursor for now (load the lists first, then follow the feed).
+    With it: every change the caller may see after the cursor, in order, deletions as
+    tombstones (`op: delete`); `has_more` says to call again at once. Public objects for
+    everyone; the caller's own agency's reports and items for its staff. No change is ever
+    skipped, even when transactions commit out of order (see the service's docstring)."""
+    return await service.feed(
+        session,
+        caller,
+        decode_cursor("sync", since, bound=service.BIGINT),
+        set(types) if types else None,
+        limit,
+    )
