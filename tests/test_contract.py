@@ -28,3 +28,9 @@ async def test_every_operation_is_documented(client: httpx.AsyncClient) -> None:
                     assert list(response["content"]) == ["application/problem+json"]
     assert len(operation_ids) == len(set(operation_ids))
     assert "tasks-list" in operation_ids and "tasks-get" in operation_ids
+
+
+def test_committed_openapi_is_a_valid_openapi_document() -> None:
+    from openapi_spec_validator import validate
+
+    validate(json.loads(SPEC.read_text(encoding="utf-8")))

@@ -56,11 +56,9 @@ headers."""
     response_class=Response,
     responses={
         200: {
-            "description": "The file.",
-            "content": {
-                "application/json": {"schema": {"$ref": "#/components/schemas/OpenDataFile"}},
-                "text/csv": {"schema": {"type": "string"}},
-            },
+            "model": OpenDataFile,
+            "description": "The file: JSON, or CSV for a .csv name.",
+            "content": {"text/csv": {"schema": {"type": "string"}}},
         },
         **problems(422),
     },
