@@ -224,7 +224,9 @@ async def test_user_writes_are_audited_without_secrets(
         ),
         204,
     )
-    (change,) = await trail(client, admin, entity="user", entity_id=str(own.id))
+    (change,) = await trail(
+        client, admin, entity="user", entity_id=str(own.id), action="user.password_change"
+    )
     assert (change["action"], change["actor"]) == ("user.password_change", own.username)
 
     # No password hash ever reaches the trail.
@@ -234,6 +236,7 @@ async def test_user_writes_are_audited_without_secrets(
                 select(AuditEntry).where(
                     col(AuditEntry.entity) == "user",
                     col(AuditEntry.entity_id).in_([str(created["id"]), str(own.id)]),
+                    col(AuditEntry.action).startswith("user."),
                 )
             )
         ).scalars()
@@ -264,3 +267,45 @@ async def test_the_trail_is_append_only(
             select(col(AuditEntry.action)).where(col(AuditEntry.id) == newest)
         )
         assert kept.scalar_one() == action
+
+
+async def test_sign_in_out_and_refresh_reuse_are_audited(
+    client: httpx.AsyncClient, sessionmaker: Any, accounts: dict[str, Account]
+) -> None:
+    from tests.factories import create_user, sign_in
+
+    user = await create_user(sessionmaker, role="officer", agency="SGDDT")
+    bad = await client.post(
+        "/api/v1/auth/token", data={"username": user.username, "password": "wrong-one"}
+    )
+    assert bad.status_code == 400
+    tokens = await sign_in(client, user)
+    first = tokens["refresh_token"]
+    await client.post("/api/v1/auth/refresh", json={"refresh_token": first})
+    assert (
+        await client.post("/api/v1/auth/refresh", json={"refresh_token": first})
+    ).status_code == 401
+    await client.post("/api/v1/auth/logout", json={"refresh_token": first})
+
+    async with sessionmaker() as session:
+        rows = (
+            await session.execute(
+                select(col(AuditEntry.action), col(AuditEntry.actor_id))
+                .where(
+                    col(AuditEntry.entity_id) == str(user.id),
+                    col(AuditEntry.action).startswith("auth."),
+                )
+                .order_by(col(AuditEntry.id))
+            )
+        ).all()
+    assert [(a, actor) for a, actor in rows] == [
+        ("auth.sign_in_failed", None),
+        ("auth.sign_in", user.id),
+        ("auth.refresh_reused", None),
+    ]
+    trail = (
+        await client.get(
+            "/api/v1/audit", params={"action": "auth.sign_out"}, headers=accounts["admin"].headers
+        )
+    ).json()
+    assert trail["total"] >= 1

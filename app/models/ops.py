@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, DateTime, LargeBinary, UniqueConstraint
+from sqlalchemy import BigInteger, Column, DateTime, Index, LargeBinary, UniqueConstraint
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
@@ -34,6 +34,7 @@ class AuditEntry(SQLModel, table=True):
     """Append-only: the database refuses UPDATE and DELETE on this table (a trigger)."""
 
     __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_entity", "entity", "entity_id", "id"),)
 
     id: int | None = Field(default=None, sa_column=Column(BigInteger, primary_key=True))
     at: Timestamp = created_at()

@@ -20,6 +20,7 @@ from app.core.errors import InvalidGrantError, TooManyRequestsError, Unauthorize
 from app.core.security import issue_access_token, new_refresh_token, token_digest, verify_password
 from app.models import Agency, LoginThrottle, RefreshToken, User
 from app.schemas.auth import TokenPair
+from app.services import audit
 
 
 def utcnow() -> datetime:
@@ -134,6 +135,14 @@ async def sign_in(
         await _record_failure(
             session, address_key, settings.login_max_failures_per_address, settings, now
         )
+        await audit.record(
+            session,
+            None,
+            "auth.sign_in_failed",
+            "user",
+            user.id if user else username,
+            after={"address": address},
+        )
         await session.commit()
         raise InvalidGrantError()
     # Success clears this account's count; the address keeps its own, so one valid account
@@ -142,6 +151,7 @@ async def sign_in(
     if new_hash is not None:
         user.password_hash = new_hash
     user.last_login_at = now
+    await audit.record(session, user, "auth.sign_in", "user", user.id, after={"address": address})
     return await _issue(session, user, key, settings, now)
 
 
@@ -177,6 +187,14 @@ async def refresh(session: AsyncSession, *, token: str, key: str, settings: Sett
     if stored.used_at is not None:
         # A used token presented again: stolen or replayed. End the whole family.
         await revoke_family(session, stored.family_id, now)
+        await audit.record(
+            session,
+            None,
+            "auth.refresh_reused",
+            "user",
+            stored.user_id,
+            after={"family": str(stored.family_id)},
+        )
         await session.commit()
         raise UnauthorizedError("unauthorized.refresh_reused", invalid=True)
     stored.used_at = now
@@ -199,3 +217,4 @@ async def sign_out(session: AsyncSession, *, token: str) -> None:
     ).scalar()
     if family is not None:
         await revoke_family(session, family, utcnow())
+        await audit.record(session, None, "auth.sign_out", "refresh_family", family)

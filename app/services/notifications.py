@@ -14,6 +14,7 @@ from app.core.i18n import Lang
 from app.core.pagination import SortKey
 from app.models import Notification, PeriodAgency, Report, ReportingPeriod, User
 from app.schemas.notifications import NotificationPage, NotificationRead
+from app.services import audit
 from app.services.recent import fetch_newest_first
 
 MESSAGES: dict[str, tuple[str, str]] = {
@@ -141,6 +142,7 @@ async def mark_read(session: AsyncSession, user: User, notification_id: int) -> 
     ).first()
     if marked is None:
         raise NotFoundError("notification", notification_id)
+    await audit.record(session, user, "notification.read", "notification", notification_id)
 
 
 async def mark_all_read(session: AsyncSession, user: User) -> int:
@@ -150,7 +152,12 @@ async def mark_all_read(session: AsyncSession, user: User) -> int:
         .values(read_at=func.now())
         .returning(col(Notification.id))
     )
-    return len(result.all())
+    count = len(result.all())
+    if count:
+        await audit.record(
+            session, user, "notification.read_all", "user", user.id, after={"marked": count}
+        )
+    return count
 
 
 DUE_SOON_DAYS = 7
