@@ -51,6 +51,6 @@ async def list_audit(
         entity_id=entity_id,
         actor=actor,
         action=action,
-        after=decode_cursor("audit", cursor),
+        after=decode_cursor("audit", cursor, bound=2**62),  # bigint ids
         limit=limit,
     )

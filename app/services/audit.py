@@ -14,7 +14,7 @@ from app.core.logging import request_id_var
 from app.core.pagination import SortKey
 from app.models import AuditEntry, User
 from app.schemas.audit import AuditEntryRead, AuditPage
-from app.services.recent import fetch_newest_first
+from app.services.common import fetch_page
 
 _SECRET_FIELDS = {"password_hash", "token_hash"}
 
@@ -87,10 +87,12 @@ async def list_entries(
         stmt = stmt.where(col(AuditEntry.entity_id) == entity_id)
     if action is not None:
         stmt = stmt.where(col(AuditEntry.action) == action)
-    rows, total, next_cursor = await fetch_newest_first(
+    rows, total, next_cursor = await fetch_page(
         session,
         stmt,
+        sort_column=col(AuditEntry.id),
         id_column=col(AuditEntry.id),
+        descending=True,
         after=after,
         limit=limit,
         list_name="audit",

@@ -82,16 +82,20 @@ async def fetch_page(
     after: SortKey | None,
     limit: int,
     list_name: str,
+    descending: bool = False,
 ) -> tuple[list[Any], int, str | None]:
-    """Run a keyset-paginated select whose first column is the entity (sorted by sort_column, id);
-    return its rows, the filtered total and the next cursor."""
+    """Run a keyset-paginated select whose first column is the entity (sorted by sort_column, id,
+    or newest first with `descending`); return its rows, the filtered total and the next
+    cursor."""
     total = (
         await session.execute(select(func.count()).select_from(stmt.order_by(None).subquery()))
     ).scalar_one()
     paged = stmt
+    key = tuple_(sort_column, id_column)
     if after is not None:
-        paged = paged.where(tuple_(sort_column, id_column) > tuple_(*after))
-    paged = paged.order_by(sort_column, id_column).limit(limit + 1)
+        paged = paged.where(key < tuple_(*after) if descending else key > tuple_(*after))
+    order = (sort_column.desc(), id_column.desc()) if descending else (sort_column, id_column)
+    paged = paged.order_by(*order).limit(limit + 1)
     rows = list((await session.execute(paged)).all())
     next_cursor = None
     if len(rows) > limit:

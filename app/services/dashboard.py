@@ -52,14 +52,19 @@ def _compliance(first_submitted: datetime | None, due: date) -> str:
     return "on_time" if first_submitted.astimezone(VIETNAM).date() <= due else "late"
 
 
-async def period_compliance(session: AsyncSession, period: ReportingPeriod) -> PeriodCompliance:
-    """Each agency asked: on time, late or missing, by its report's first submission."""
-    first = (
+def _first_submissions() -> Any:
+    """When each report was first submitted (later resubmissions do not make it late)."""
+    return (
         select(col(ReportEvent.report_id), func.min(ReportEvent.created_at).label("first"))
         .where(col(ReportEvent.action) == "submitted")
         .group_by(col(ReportEvent.report_id))
         .subquery()
     )
+
+
+async def period_compliance(session: AsyncSession, period: ReportingPeriod) -> PeriodCompliance:
+    """Each agency asked: on time, late or missing, by its report's first submission."""
+    first = _first_submissions()
     rows = await session.execute(
         select(Agency, first.c.first)
         .join(PeriodAgency, col(PeriodAgency.agency_id) == col(Agency.id))
@@ -213,39 +218,31 @@ async def scorecard(session: AsyncSession, plan: Plan, agency: Agency, today: da
         )
     ]
     targets = Counter(s for _, s in await _target_attainment(session, plan, indicator_ids))
-    periods = (
-        (
-            await session.execute(
-                select(ReportingPeriod)
-                .join(PeriodAgency, col(PeriodAgency.period_id) == col(ReportingPeriod.id))
-                .where(
-                    col(PeriodAgency.agency_id) == agency.id,
-                    col(ReportingPeriod.plan_id) == plan.id,
-                    col(ReportingPeriod.due_date) <= today,
-                )
-                .order_by(col(ReportingPeriod.due_date))
-            )
+    first = _first_submissions()
+    periods = await session.execute(
+        select(ReportingPeriod, first.c.first)
+        .join(PeriodAgency, col(PeriodAgency.period_id) == col(ReportingPeriod.id))
+        .outerjoin(
+            Report,
+            (col(Report.period_id) == col(ReportingPeriod.id))
+            & (col(Report.agency_id) == agency.id),
         )
-        .scalars()
-        .all()
+        .outerjoin(first, first.c.report_id == col(Report.id))
+        .where(
+            col(PeriodAgency.agency_id) == agency.id,
+            col(ReportingPeriod.plan_id) == plan.id,
+            col(ReportingPeriod.due_date) <= today,
+        )
+        .order_by(col(ReportingPeriod.due_date), col(ReportingPeriod.id))
     )
-    period_rows = []
-    for period in periods:
-        found = next(
-            (
-                a
-                for a in (await period_compliance(session, period)).agencies
-                if a.agency.code == agency.code
-            ),
-            None,
+    period_rows = [
+        PeriodStatus(
+            period=ItemRef(code=p.code, title=p.title),
+            due_date=p.due_date,
+            status=_compliance(submitted, p.due_date),
         )
-        period_rows.append(
-            PeriodStatus(
-                period=ItemRef(code=period.code, title=period.title),
-                due_date=period.due_date,
-                status=found.status if found else "missing",
-            )
-        )
+        for p, submitted in periods
+    ]
     counts = Counter(statuses.values())
     return Scorecard(
         agency=agency_ref(agency),

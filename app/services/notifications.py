@@ -15,7 +15,7 @@ from app.core.pagination import SortKey
 from app.models import Notification, PeriodAgency, Report, ReportingPeriod, User
 from app.schemas.notifications import NotificationPage, NotificationRead
 from app.services import audit
-from app.services.recent import fetch_newest_first
+from app.services.common import fetch_page
 
 MESSAGES: dict[str, tuple[str, str]] = {
     "report_returned": (
@@ -117,10 +117,12 @@ async def list_notifications(
         stmt = stmt.where(col(Notification.read_at).is_(None))
     elif unread is False:
         stmt = stmt.where(col(Notification.read_at).is_not(None))
-    rows, total, next_cursor = await fetch_newest_first(
+    rows, total, next_cursor = await fetch_page(
         session,
         stmt,
+        sort_column=col(Notification.id),
         id_column=col(Notification.id),
+        descending=True,
         after=after,
         limit=limit,
         list_name="notifications",
