@@ -1,4 +1,4 @@
-"""The `dxplan` command: serve, migrate, seed, users, remind, openapi."""
+"""The `dxplan` command: serve, migrate, seed, users, remind, webhooks, openapi."""
 
 import argparse
 import asyncio
@@ -198,6 +198,33 @@ def cmd_remind(args: argparse.Namespace) -> None:
     _print_json(asyncio.run(_with_session(settings, lambda s: create_reminders(s, today))))
 
 
+def cmd_webhooks_deliver(_: argparse.Namespace) -> None:
+    """Post every webhook delivery due now, pass after pass, until none is left due; for
+    deployments that run delivery from cron instead of the server's worker."""
+    from app.core.db import make_engine, make_sessionmaker
+    from app.services.webhooks import deliver_due, http_client
+
+    settings = _settings_with_database()
+
+    async def run() -> dict[str, int]:
+        engine = make_engine(settings, null_pool=True)
+        totals = {"attempted": 0, "delivered": 0}
+        try:
+            async with http_client() as client:
+                while True:
+                    attempted, delivered = await deliver_due(
+                        make_sessionmaker(engine), client, settings
+                    )
+                    totals["attempted"] += attempted
+                    totals["delivered"] += delivered
+                    if attempted == 0:
+                        return totals
+        finally:
+            await engine.dispose()
+
+    _print_json(asyncio.run(run()))
+
+
 def cmd_openapi(_: argparse.Namespace) -> None:
     from app.main import create_app
 
@@ -255,6 +282,11 @@ def main(argv: list[str] | None = None) -> None:
         help="the date to judge by, YYYY-MM-DD (default: today in Việt Nam)",
     )
     remind.set_defaults(func=cmd_remind)
+
+    hooks = sub.add_parser("webhooks", help="webhook deliveries")
+    hooks_sub = hooks.add_subparsers(dest="webhooks_command", required=True)
+    deliver = hooks_sub.add_parser("deliver", help="post the deliveries due now (for cron)")
+    deliver.set_defaults(func=cmd_webhooks_deliver)
 
     openapi = sub.add_parser("openapi", help="print the OpenAPI document")
     openapi.set_defaults(func=cmd_openapi)

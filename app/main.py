@@ -1,5 +1,6 @@
 """Application factory: settings, lifespan (engine made and disposed here), routers."""
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -36,8 +37,10 @@ from app.routers import (
     sync,
     tasks,
     users,
+    webhooks,
 )
 from app.services.progress import DERIVED_STATUS_RULES
+from app.services.webhooks import run_worker
 
 API_PREFIX = "/api/v1"
 
@@ -75,6 +78,7 @@ TAGS = [
     {"name": "search", "description": "One ranked search across the plan."},
     {"name": "sync", "description": "The change feed for offline apps."},
     {"name": "open-data", "description": "Approved figures as CSV or JSON, openly licensed."},
+    {"name": "webhooks", "description": "Signed event deliveries to integrators' receivers."},
     {"name": "health", "description": "Liveness and readiness."},
 ]
 
@@ -87,9 +91,18 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     engine = make_engine(settings, null_pool=settings.db_null_pool)
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
+    stop = asyncio.Event()
+    worker = (
+        asyncio.create_task(run_worker(app.state.sessionmaker, settings, stop))
+        if settings.webhook_worker
+        else None
+    )
     try:
         yield
     finally:
+        stop.set()
+        if worker is not None:
+            await worker
         await engine.dispose()
 
 
@@ -136,6 +149,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api.include_router(search.router)
     api.include_router(open_data.router)
     api.include_router(sync.router)
+    api.include_router(webhooks.router)
     app.include_router(api)
     app.include_router(health.router)
     Instrumentator(excluded_handlers=["/metrics", "/healthz", "/readyz"]).instrument(app).expose(

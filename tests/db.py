@@ -60,6 +60,7 @@ def settings_for(url: str) -> Settings:
         log_level="WARNING",
         jwt_secret=TEST_JWT_SECRET,
         storage_dir=storage_dir_for(url),
+        webhook_worker=False,  # tests run deliveries themselves
     )  # type: ignore[arg-type]
 
 

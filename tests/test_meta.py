@@ -36,6 +36,8 @@ async def test_enums_match_the_contract(client: httpx.AsyncClient) -> None:
         ("provenance", "IndicatorValueRead", "provenance"),
         ("document_status", "DocumentUpdateRead", "status"),
         ("compliance", "AgencyCompliance", "status"),
+        ("webhook_event", "DeliveryRead", "event"),
+        ("delivery_status", "DeliveryRead", "status"),
     ]
     for name, schema, field in pairs:
         assert sorted(values[name]) == sorted(enum_of(schema, field)), name

@@ -47,6 +47,16 @@ class Settings(BaseSettings):
     # (default <data_dir>/files).
     attachment_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1)
     storage_dir: Path | None = None
+    # Webhooks: the in-process delivery worker (off to leave delivery to `dxplan webhooks
+    # deliver` run from cron), how often it looks for due deliveries, the HTTP timeout, and
+    # the retry schedule: attempt n+1 waits base * 2**(n-1) seconds (at most the cap) after
+    # failed attempt n, until max attempts.
+    webhook_worker: bool = True
+    webhook_poll_seconds: float = Field(default=2.0, gt=0, le=3600)
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    webhook_backoff_base_seconds: float = Field(default=30.0, gt=0, le=86400)
+    webhook_backoff_max_seconds: float = Field(default=3600.0, gt=0, le=7 * 86400)
+    webhook_max_attempts: int = Field(default=10, ge=1, le=50)
 
     # Identity. The signing key must be at least 32 bytes; in production it is required, in
     # development one is generated once into the data folder.

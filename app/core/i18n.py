@@ -92,6 +92,14 @@ MESSAGES: dict[str, dict[Lang, str]] = {
         "vi": "Mã client_id đã được dùng cho một báo cáo khác.",
         "en": "This client_id is already used in another report.",
     },
+    "conflict.delivery_pending": {
+        "vi": "Lần gửi này vẫn đang chờ gửi; chỉ gửi lại được khi đã gửi xong hoặc thất bại.",
+        "en": "This delivery is still pending; only a delivered or failed one can be sent again.",
+    },
+    "conflict.webhook_inactive": {
+        "vi": "Webhook đang tạm dừng; hãy bật lại trước khi gửi lại.",
+        "en": "The webhook is paused; activate it before redelivering.",
+    },
     "conflict.invalid_state": {
         "vi": "Không thể “{action}” khi đang ở trạng thái “{state}”.",
         "en": "Cannot “{action}” in state “{state}”.",
@@ -157,6 +165,8 @@ MESSAGES: dict[str, dict[Lang, str]] = {
     "entity.item": {"vi": "nội dung báo cáo", "en": "report item"},
     "entity.notification": {"vi": "thông báo", "en": "notification"},
     "entity.attachment": {"vi": "tệp minh chứng", "en": "evidence file"},
+    "entity.webhook": {"vi": "webhook", "en": "webhook"},
+    "entity.delivery": {"vi": "lần gửi webhook", "en": "webhook delivery"},
     # Field validation, by pydantic error type.
     "field.missing": {"vi": "Thiếu trường bắt buộc.", "en": "Field required."},
     "field.int_parsing": {"vi": "Phải là số nguyên.", "en": "Must be an integer."},

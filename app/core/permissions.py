@@ -26,6 +26,7 @@ class Permission(StrEnum):
     reports_review = "reports:review"  # approve, return, return or approve single items
     periods_manage = "periods:manage"  # open, close, extend periods; ad hoc requests
     audit_read = "audit:read"
+    webhooks_manage = "webhooks:manage"  # register receivers, read and redo deliveries
 
 
 _STAFF = frozenset({Permission.profile_read, Permission.profile_password, Permission.users_read})
@@ -54,6 +55,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         Permission.users_manage,
         Permission.reports_read_all,
         Permission.audit_read,
+        Permission.webhooks_manage,
     },
 }
 

@@ -20,6 +20,7 @@ from app.models.reports import (
 from app.models.sections import Section, SectionAgency
 from app.models.tasks import Task, TaskAgency, TaskGroup
 from app.models.users import LoginThrottle, RefreshToken, User
+from app.models.webhooks import Webhook, WebhookAttempt, WebhookDelivery
 
 __all__ = [
     "Agency",
@@ -50,4 +51,7 @@ __all__ = [
     "TaskGroup",
     "TaskUpdate",
     "User",
+    "Webhook",
+    "WebhookAttempt",
+    "WebhookDelivery",
 ]

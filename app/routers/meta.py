@@ -14,7 +14,24 @@ class Label(BaseModel):
 
 
 class Enums(BaseModel):
-    enums: dict[str, list[Label]] = Field(description="Enum name → its values, in order.")
+    enums: dict[str, list[Label]] = Field(
+        description="Enum name → its values, in order.",
+        examples=[
+            {
+                "report_state": [
+                    {"value": "draft", "vi": "Bản nháp", "en": "Draft"},
+                    {"value": "submitted", "vi": "Đã nộp", "en": "Submitted"},
+                    {"value": "approved", "vi": "Đã phê duyệt", "en": "Approved"},
+                    {"value": "returned", "vi": "Bị trả lại", "en": "Returned"},
+                ],
+                "compliance": [
+                    {"value": "on_time", "vi": "Đúng hạn", "en": "On time"},
+                    {"value": "late", "vi": "Muộn", "en": "Late"},
+                    {"value": "missing", "vi": "Chưa nộp", "en": "Missing"},
+                ],
+            }
+        ],
+    )
 
 
 ENUMS: dict[str, list[tuple[str, str, str]]] = {
@@ -102,11 +119,26 @@ ENUMS: dict[str, list[tuple[str, str, str]]] = {
         ("late", "Muộn", "Late"),
         ("missing", "Chưa nộp", "Missing"),
     ],
+    "webhook_event": [
+        ("report.submitted", "Báo cáo đã nộp", "Report submitted"),
+        ("report.approved", "Báo cáo đã phê duyệt", "Report approved"),
+        ("report.returned", "Báo cáo bị trả lại", "Report returned"),
+        ("period.opened", "Kỳ báo cáo đã mở", "Reporting period opened"),
+        ("task.status_changed", "Tình trạng nhiệm vụ thay đổi", "Task status changed"),
+    ],
+    "delivery_status": [
+        ("pending", "Đang chờ gửi", "Pending"),
+        ("delivered", "Đã gửi", "Delivered"),
+        ("failed", "Gửi thất bại", "Failed"),
+    ],
 }
 
 
 @router.get("/enums", operation_id="meta-enums", summary="Enum values with labels")
 async def enums() -> Enums:
+    """Public. Every enum of the API (roles, statuses, comparators, compliance …) with the
+    Vietnamese and English label of each value, in display order. The list changes only
+    with a new version of the API."""
     return Enums(
         enums={
             name: [Label(value=v, vi=vi, en=en) for v, vi, en in values]

@@ -27,7 +27,7 @@ from app.models import (
     User,
 )
 from app.schemas.periods import PeriodCreate, PeriodPage, PeriodRead, PeriodUpdate
-from app.services import audit
+from app.services import audit, webhooks
 from app.services.common import agency_ref, fetch_page
 
 ANNUAL_DUE = (12, 1)  # "Định kỳ trước ngày 01/12 hàng năm"
@@ -197,6 +197,24 @@ async def read_period(session: AsyncSession, period: ReportingPeriod) -> PeriodR
     return (await read_periods(session, [period]))[0]
 
 
+async def _opened(session: AsyncSession, period: ReportingPeriod) -> None:
+    await webhooks.emit(
+        session,
+        "period.opened",
+        {
+            "period": {
+                "id": period.id,
+                "code": period.code,
+                "kind": period.kind,
+                "year": period.year,
+                "title": period.title,
+                "due_date": period.due_date.isoformat(),
+                "cutoff_date": period.cutoff_date.isoformat(),
+            }
+        },
+    )
+
+
 def _check_dates(due: date, cutoff: date) -> None:
     if cutoff > due:
         raise FieldValidationError([("cutoff_date", "cutoff_after_due")])
@@ -243,6 +261,7 @@ async def create_ad_hoc(
     await session.flush()
     session.add_all(PeriodAgency(period_id=period.id or 0, agency_id=a) for a in agency_ids)
     await session.flush()
+    await _opened(session, period)
     after = audit.snapshot(period) or {}
     await audit.record(
         session,
@@ -264,6 +283,7 @@ async def update_period(
 ) -> ReportingPeriod:
     check_if_match(if_match, period_etag(period))
     before = audit.snapshot(period)
+    was_open = period.status == "open"
     changes = body.model_dump(exclude_unset=True)
     if period.status == "closed" and (changes.get("status") != "open" or len(changes) > 1):
         raise ConflictError("conflict.period_closed")  # a closed period can only be reopened
@@ -274,6 +294,8 @@ async def update_period(
     period.version += 1
     await session.flush()
     await session.refresh(period)  # updated_at is set by the database
+    if period.status == "open" and not was_open:
+        await _opened(session, period)
     await audit.record(
         session,
         caller,

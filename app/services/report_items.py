@@ -40,7 +40,7 @@ from app.models import (
 from app.models.reports import ItemBase
 from app.schemas.common import ItemRef
 from app.schemas.reports import DocumentUpdateRead, IndicatorValueRead, TaskUpdateRead
-from app.services import audit
+from app.services import audit, webhooks
 from app.services.common import linked_to_agency
 from app.services.notifications import notify_agency
 from app.services.reports import EDITABLE, _event, load_report
@@ -491,6 +491,9 @@ async def review_item(
     )
     if action == "return" and not (comment and comment.strip()):
         raise FieldValidationError([("comment", "comment_required")])
+    watch = webhooks.TaskStatusWatch()
+    if kind is TASK and action != "resubmit":  # the item leaves or rejoins the public record
+        await watch.start(session, [item.task_id])
     before = audit.snapshot(item)
     item.review_state = REVIEW_MOVES[action]
     item.version += 1
@@ -524,4 +527,5 @@ async def review_item(
             period=period.title,
             comment=comment or "",
         )
+    await watch.finish(session, report.id or 0)
     return item

@@ -29,7 +29,7 @@ from app.models import (
 )
 from app.schemas.common import VIETNAM, ItemRef
 from app.schemas.reports import EventRead, ReportPage, ReportRead
-from app.services import audit
+from app.services import audit, webhooks
 from app.services.auth import utcnow
 from app.services.common import agency_ref, fetch_page
 from app.services.notifications import notify_agency
@@ -291,11 +291,14 @@ async def transition(
     comment: str | None,
     if_match: str | None,
 ) -> Report:
-    report, period, _ = await load_report(session, plan, caller, report_id, lock=True)
+    report, period, agency = await load_report(session, plan, caller, report_id, lock=True)
     _require(action, report, period, caller)
     check_if_match(if_match, report_etag(report))
     if action == "return" and not (comment and comment.strip()):
         raise FieldValidationError([("comment", "comment_required")])
+    watch = webhooks.TaskStatusWatch()
+    if action == "approve":  # approval makes the report's task progress public
+        await watch.start(session, await webhooks.report_task_ids(session, report.id or 0))
     before = audit.snapshot(report)
     from_state = report.state
     now = utcnow()
@@ -339,6 +342,23 @@ async def transition(
             period=period.title,
             comment=comment or "",
         )
+    if action != "withdraw":
+        await webhooks.emit(
+            session,
+            f"report.{report.state}",
+            {
+                "report": {
+                    "id": report.id,
+                    "agency": agency.code,
+                    "period_id": period.id,
+                    "period_code": period.code,
+                    "state": report.state,
+                    "version": report.version,
+                },
+                "comment": comment,
+            },
+        )
+    await watch.finish(session, report.id or 0)
     await session.flush()
     return report
 

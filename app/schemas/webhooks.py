@@ -1,0 +1,123 @@
+"""Webhook subscriptions and their deliveries."""
+
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, UrlConstraints, field_validator
+
+from app.schemas.common import LocalDateTime, Page
+
+WebhookEvent = Literal[
+    "report.submitted",
+    "report.approved",
+    "report.returned",
+    "period.opened",
+    "task.status_changed",
+]
+DeliveryStatus = Literal["pending", "delivered", "failed"]
+
+WebhookUrl = Annotated[
+    AnyHttpUrl,
+    UrlConstraints(max_length=2000, allowed_schemes=["http", "https"]),
+    Field(examples=["https://lgsp.haiduong.gov.vn/hooks/dxplan"]),
+]
+Secret = Annotated[
+    str,
+    Field(
+        min_length=16,
+        max_length=200,
+        description="The HMAC-SHA256 key deliveries are signed with; write-only.",
+        examples=["8c1f0e2b7a4d49f3b1e6c5a2d7f0e913"],
+    ),
+]
+Events = Annotated[
+    list[WebhookEvent],
+    Field(min_length=1, max_length=5, examples=[["report.submitted", "report.approved"]]),
+]
+
+
+def _distinct(events: list[str] | None) -> list[str] | None:
+    return None if events is None else list(dict.fromkeys(events))
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class WebhookCreate(_Body):
+    url: WebhookUrl
+    secret: Secret
+    events: Events
+    description: str = Field(default="", max_length=500, examples=["LGSP: báo cáo đã duyệt"])
+    active: bool = True
+
+    _events = field_validator("events")(_distinct)
+
+
+class WebhookUpdate(_Body):
+    url: WebhookUrl | None = None
+    secret: Secret | None = None
+    events: Events | None = None
+    description: str | None = Field(default=None, max_length=500)
+    active: bool | None = None
+
+    _events = field_validator("events")(_distinct)
+
+
+class WebhookRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    url: str = Field(examples=["https://lgsp.haiduong.gov.vn/hooks/dxplan"])
+    events: list[WebhookEvent]
+    description: str
+    active: bool
+    version: int
+    created_at: LocalDateTime
+    updated_at: LocalDateTime
+
+
+class WebhookPage(Page[WebhookRead]):
+    pass
+
+
+class DeliveryRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    webhook_id: int
+    event_id: UUID = Field(
+        description="The event's id, the same in every delivery of it (redeliveries too): "
+        "receivers drop duplicates by it."
+    )
+    event: WebhookEvent
+    status: DeliveryStatus
+    attempts: int = Field(description="HTTP attempts made so far.")
+    next_attempt_at: LocalDateTime | None = Field(
+        description="When the next attempt is due; null once delivered or failed."
+    )
+    last_status_code: int | None
+    last_error: str | None
+    created_at: LocalDateTime
+    delivered_at: LocalDateTime | None
+    redelivery_of_id: int | None = Field(description="The delivery this one repeats.")
+
+
+class DeliveryPage(Page[DeliveryRead]):
+    pass
+
+
+class AttemptRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    attempt: int
+    at: LocalDateTime
+    duration_ms: int
+    status_code: int | None = Field(description="The receiver's answer; null when none came.")
+    error: str | None
+    response_excerpt: str | None = Field(description="The first 500 characters of the answer.")
+
+
+class DeliveryDetail(DeliveryRead):
+    payload: dict[str, Any] = Field(description="The JSON body posted to the receiver.")
+    attempt_log: list[AttemptRead]
