@@ -3,6 +3,7 @@
 Every successful JSON GET under /api/v1 gets a strong ETag (a hash of its body, unless the
 route set a version ETag of its own) and a Cache-Control: public with a max-age for the
 public, private for a signed-in caller. A matching If-None-Match answers 304 with no body.
+A `fields=` selection (app.core.fields) is applied first, so its ETag is its own.
 Bodies of at least GZIP_MIN_BYTES are gzip-compressed for clients that accept it; small
 ones are sent as they are, since compressing them costs more than it saves. A compressed
 representation has its own strong ETag (suffix "-gzip"), except the version ETags routes set
@@ -15,11 +16,13 @@ import hashlib
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.core.fields import SCOPE_KEY, select_fields
+
 VARY = "Accept-Language, Authorization, Accept-Encoding"
 GZIP_MIN_BYTES = 1400  # about one TCP segment
 
 
-def _accepts_gzip(accept_encoding: str | None) -> bool:
+def accepts_gzip(accept_encoding: str | None) -> bool:
     for part in (accept_encoding or "").split(","):
         name, _, params = part.strip().partition(";")
         if name.strip().lower() in ("gzip", "*"):
@@ -27,7 +30,7 @@ def _accepts_gzip(accept_encoding: str | None) -> bool:
     return False
 
 
-def _matches(if_none_match: str, etag: str) -> bool:
+def etag_matches(if_none_match: str, etag: str) -> bool:
     """Weak comparison (RFC 9110 §13.1.2), as If-None-Match requires."""
     tags = [tag.strip().removeprefix("W/") for tag in if_none_match.split(",")]
     return "*" in tags or etag.removeprefix("W/") in tags
@@ -50,7 +53,7 @@ class ConditionalGetMiddleware:
         request_headers = Headers(scope=scope)
         signed_in = "authorization" in request_headers
         if_none_match = request_headers.get("if-none-match")
-        wants_gzip = _accepts_gzip(request_headers.get("accept-encoding"))
+        wants_gzip = accepts_gzip(request_headers.get("accept-encoding"))
         start: Message | None = None
         chunks: list[bytes] = []
 
@@ -72,7 +75,10 @@ class ConditionalGetMiddleware:
             chunks.append(message.get("body", b""))
             if message.get("more_body", False):
                 return
-            await self._finish(start, b"".join(chunks), signed_in, if_none_match, wants_gzip, send)
+            body = b"".join(chunks)
+            if (selection := scope.get(SCOPE_KEY)) is not None:
+                body = select_fields(body, selection)
+            await self._finish(start, body, signed_in, if_none_match, wants_gzip, send)
 
         await self.app(scope, receive, capture)
 
@@ -95,14 +101,14 @@ class ConditionalGetMiddleware:
             if version_tag is None:
                 etag = etag[:-1] + '-gzip"'
             headers["Content-Encoding"] = "gzip"
-            headers["Content-Length"] = str(len(body))
+        headers["Content-Length"] = str(len(body))
         headers["ETag"] = etag
         if "cache-control" not in headers:
             headers["Cache-Control"] = (
                 "private, no-cache" if signed_in else f"public, max-age={self.max_age}"
             )
         headers["Vary"] = VARY
-        if if_none_match and _matches(if_none_match, etag):
+        if if_none_match and etag_matches(if_none_match, etag):
             del headers["content-length"]
             del headers["content-type"]
             await send({"type": "http.response.start", "status": 304, "headers": headers.raw})

@@ -151,9 +151,12 @@ class FieldValidationError(AppError):
     code = "validation_error"
     detail_key = "validation_error.detail"
 
-    def __init__(self, field_errors: list[tuple[str, str]], location: str = "body") -> None:
+    def __init__(
+        self, field_errors: list[tuple[str, str]], location: str = "body", **params: object
+    ) -> None:
         super().__init__()
         self.field_errors = [(location, field, rule) for field, rule in field_errors]
+        self.params = params  # for the messages' placeholders
 
 
 def request_id_of(request: Request) -> str | None:
@@ -226,7 +229,7 @@ def install_error_handlers(app: FastAPI) -> None:
                     "loc": [where, field],
                     "field": field,
                     "type": rule,
-                    "message": translate(f"field.{rule}", lang),
+                    "message": translate(f"field.{rule}", lang, **exc.params),
                 }
                 for where, field, rule in exc.field_errors
             ]
