@@ -15,6 +15,7 @@ from app.core.errors import install_error_handlers
 from app.core.hygiene import RejectNulMiddleware
 from app.core.logging import RequestIdMiddleware, configure_logging
 from app.core.openapi import install_openapi
+from app.core.public_cache import PublicCacheMiddleware
 from app.core.security import signing_key
 from app.routers import (
     agencies,
@@ -156,6 +157,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app, include_in_schema=False
     )
     app.add_middleware(ConditionalGetMiddleware, max_age=settings.cache_max_age)
+    app.add_middleware(PublicCacheMiddleware, max_entries=settings.public_cache_entries)
     app.add_middleware(RejectNulMiddleware)
     app.add_middleware(RequestIdMiddleware)
     return app

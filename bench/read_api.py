@@ -2,8 +2,10 @@
 
 Usage: DATABASE_URL=postgresql://... python bench/read_api.py [--seconds 3]
 
-Prints requests per second per endpoint and each one's ratio to /healthz measured in the same
-run, which says more than the absolute figures on a shared, noisy machine.
+Runs every endpoint twice in one process: with the cache of public answers off (each answer
+built from the database) and on. Prints requests per second and the ratios measured in the
+same run (cached ÷ built, built ÷ /healthz), which say more than the absolute figures on a
+shared, noisy machine.
 """
 
 import argparse
@@ -44,21 +46,34 @@ async def measure(
     return count / (time.perf_counter() - start)
 
 
-async def main(seconds: float) -> None:
-    app = create_app(get_settings())
+async def run(cache_entries: int, seconds: float) -> dict[str, float]:
+    settings = get_settings().model_copy(
+        update={"public_cache_entries": cache_entries, "webhook_worker": False}
+    )
+    app = create_app(settings)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
-            results = {
+            return {
                 f"{path} [{headers['Accept-Encoding']}]": await measure(
                     client, path, headers, seconds
                 )
                 for path, headers in ENDPOINTS
             }
-    base = results["/healthz [identity]"]
-    print(f"{'endpoint':52} {'req/s':>9} {'vs /healthz':>12}")
-    for name, rate in results.items():
-        print(f"{name:52} {rate:9.0f} {rate / base:12.2f}")
+
+
+async def main(seconds: float) -> None:
+    built = await run(0, seconds)  # every answer built from the database
+    cached = await run(512, seconds)  # the cache of public answers
+    base = built["/healthz [identity]"]
+    print(
+        f"{'endpoint':48} {'built/s':>8} {'cached/s':>9} {'cached÷built':>13} {'built÷healthz':>14}"
+    )
+    for name, rate in built.items():
+        print(
+            f"{name:48} {rate:8.0f} {cached[name]:9.0f} {cached[name] / rate:13.1f}"
+            f" {rate / base:14.2f}"
+        )
 
 
 if __name__ == "__main__":

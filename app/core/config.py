@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     )
     # Seconds a public GET may be cached by the app and proxies.
     cache_max_age: int = Field(default=60, ge=0, le=86400)
+    # Finished public answers kept per process, valid while the data version stands (0: off).
+    public_cache_entries: int = Field(default=512, ge=0, le=100_000)
     # Evidence files: the largest upload accepted, and where the blobs are kept by SHA-256
     # (default <data_dir>/files).
     attachment_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1)

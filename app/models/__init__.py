@@ -3,7 +3,7 @@
 from app.core import db as _db  # noqa: F401  (sets the constraint naming convention first)
 from app.models.agencies import Agency, AgencyGroupMember
 from app.models.attachments import Attachment
-from app.models.changes import Change
+from app.models.changes import Change, DataVersion
 from app.models.documents import Document, DocumentAgency
 from app.models.indicators import Indicator, IndicatorAgency, IndicatorTarget
 from app.models.ops import AuditEntry, IdempotencyKey, Notification
@@ -28,6 +28,7 @@ __all__ = [
     "Attachment",
     "AuditEntry",
     "Change",
+    "DataVersion",
     "Document",
     "DocumentAgency",
     "DocumentUpdate",

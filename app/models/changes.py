@@ -8,7 +8,7 @@ cursor already handed out.
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Column, DateTime, Index, func
+from sqlalchemy import BigInteger, CheckConstraint, Column, DateTime, Index, func
 from sqlmodel import Field, SQLModel
 
 
@@ -26,3 +26,21 @@ class Change(SQLModel, table=True):
     at: datetime = Field(
         sa_column=Column(DateTime(timezone=True), nullable=False, server_default=func.now())
     )
+
+
+class DataVersion(SQLModel, table=True):
+    """One row whose version goes up when a transaction that changed public data commits.
+
+    Deferred triggers on every table a public answer is built from bump it once per
+    transaction at commit, so it becomes visible together with the data. The cache of
+    public answers (app.core.public_cache) stores each answer under the version read before
+    building it.
+    """
+
+    __tablename__ = "data_version"
+    __table_args__ = (CheckConstraint("id", name="single_row"),)
+
+    id: bool = Field(default=True, primary_key=True)
+    version: int = Field(sa_column=Column(BigInteger, nullable=False))
+    # The transaction that bumped it last: a transaction bumps it only once.
+    txid: int | None = Field(default=None, sa_column=Column(BigInteger))

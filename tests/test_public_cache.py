@@ -1,0 +1,96 @@
+"""The cache of public answers: reused while the data version stands, never stale after a
+commit, never for callers with a token."""
+
+from typing import Any
+
+import httpx
+from sqlalchemy import text
+
+from tests.factories import Account
+
+URL = "/api/v1/tasks/E.17"  # a task no other test reports on
+
+
+async def _version(sessionmaker: Any) -> int:
+    async with sessionmaker() as session:
+        return int((await session.execute(text("SELECT version FROM data_version"))).scalar_one())
+
+
+async def _set_note(sessionmaker: Any, note: str | None, *, silently: bool = False) -> None:
+    async with sessionmaker() as session, session.begin():
+        if silently:  # triggers off: the data changes, the version does not
+            await session.execute(text("SET LOCAL session_replication_role = replica"))
+        await session.execute(
+            text("UPDATE tasks SET note = :note WHERE code = 'E.17'"), {"note": note}
+        )
+
+
+async def test_answers_are_reused_until_a_commit_moves_the_version(
+    client: httpx.AsyncClient, sessionmaker: Any, accounts: dict[str, Account]
+) -> None:
+    try:
+        first = await client.get(URL)
+        assert first.status_code == 200
+        version = await _version(sessionmaker)
+        await _set_note(sessionmaker, "ghi chú thử bộ nhớ đệm", silently=True)
+        assert await _version(sessionmaker) == version
+        cached = await client.get(URL)
+        assert cached.json() == first.json()  # the stored answer: the version did not move
+        assert cached.headers["etag"] == first.headers["etag"]
+        assert (
+            await client.get(URL, headers={"If-None-Match": first.headers["etag"]})
+        ).status_code == 304
+        # With a token nothing is cached: the staff answer is built from the data.
+        staff = await client.get(URL, headers=accounts["officer"].headers)
+        assert staff.json()["note"] == "ghi chú thử bộ nhớ đệm"
+
+        await _set_note(sessionmaker, "đã cập nhật")  # an ordinary commit
+        assert await _version(sessionmaker) == version + 1
+        fresh = await client.get(URL)
+        assert fresh.json()["note"] == "đã cập nhật"
+        assert fresh.headers["etag"] != first.headers["etag"]
+    finally:
+        await _set_note(sessionmaker, None)
+
+
+async def test_one_bump_per_transaction_and_none_for_a_rollback(sessionmaker: Any) -> None:
+    version = await _version(sessionmaker)
+    async with sessionmaker() as session, session.begin():
+        await session.execute(text("UPDATE tasks SET note = 'x' WHERE code = 'E.17'"))
+        await session.execute(text("UPDATE agencies SET name = name WHERE code = 'STC'"))
+        await session.execute(text("UPDATE tasks SET note = NULL WHERE code = 'E.17'"))
+    assert await _version(sessionmaker) == version + 1
+    async with sessionmaker() as session:
+        transaction = await session.begin()
+        await session.execute(text("UPDATE tasks SET note = 'y' WHERE code = 'E.17'"))
+        await transaction.rollback()
+    async with sessionmaker() as session, session.begin():  # not a public table
+        await session.execute(text("UPDATE users SET full_name = full_name"))
+    assert await _version(sessionmaker) == version + 1
+
+
+async def test_compressed_and_plain_answers_are_kept_apart(client: httpx.AsyncClient) -> None:
+    for _ in range(2):  # the second round is served from the cache
+        zipped = await client.get("/api/v1/tasks?limit=200", headers={"Accept-Encoding": "gzip"})
+        plain = await client.get("/api/v1/tasks?limit=200", headers={"Accept-Encoding": "identity"})
+        assert zipped.headers["content-encoding"] == "gzip"
+        assert "content-encoding" not in plain.headers
+        assert zipped.json() == plain.json()
+        assert zipped.headers["etag"] == plain.headers["etag"][:-1] + '-gzip"'
+
+
+async def _hits(client: httpx.AsyncClient) -> float:
+    metrics = (await client.get("/metrics")).text
+    line = next(
+        line
+        for line in metrics.splitlines()
+        if line.startswith('dxplan_public_cache_requests_total{result="hit"}')
+    )
+    return float(line.rsplit(" ", 1)[1])
+
+
+async def test_hits_are_counted_in_the_metrics(client: httpx.AsyncClient) -> None:
+    await client.get("/api/v1/meta/enums")
+    before = await _hits(client)
+    await client.get("/api/v1/meta/enums")
+    assert await _hits(client) == before + 1
