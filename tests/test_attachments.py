@@ -167,6 +167,20 @@ async def test_same_content_is_stored_once(
     assert [p for p in stored_files(storage) if p.name == sha] == [storage / sha[:2] / sha]
     assert not stored_files(storage / "tmp")
 
+    # The same file again on the same item (a retry after a lost answer): the stored one.
+    retried = await upload(client, task, officer, image, "a.png")
+    assert retried.status_code == 200, retried.text
+    assert retried.json() == one.json()
+    listed = (await client.get(f"{task}/attachments", headers=officer.headers)).json()
+    assert [a["id"] for a in listed] == [one.json()["id"]]
+    renamed = await upload(client, task, officer, image, "a-copy.png")
+    assert renamed.status_code == 201
+    gone = await client.delete(
+        f"{url}/attachments/{renamed.json()['id']}",
+        headers={**officer.headers, "If-Match": renamed.headers["etag"]},
+    )
+    assert gone.status_code == 204
+
     # The blob stays while another file has the same content, and goes with the last.
     for response, left in ((one, True), (two, False)):
         gone = await client.delete(

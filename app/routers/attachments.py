@@ -35,8 +35,10 @@ def _item_routes(kind: items.Kind) -> None:
         """A multipart/form-data body with the file in the `file` field. Its type is judged
         from its first bytes (JPEG, PNG, WebP or PDF), never from the declared type or the
         name: anything else is 422. Larger than the limit (10 MB unless configured) is 413.
-        Allowed while the item may be updated (`update` in its `allowed_actions`)."""
-        read = await service.upload(
+        Allowed while the item may be updated (`update` in its `allowed_actions`). Sending
+        the same file (same content and name) to the same item again answers 200 with the
+        attachment already stored, not a copy, so a retry after a lost answer is safe."""
+        read, created = await service.upload(
             session,
             settings,
             kind,
@@ -48,6 +50,8 @@ def _item_routes(kind: items.Kind) -> None:
             content_type=request.headers.get("content-type"),
             content_length=request.headers.get("content-length"),
         )
+        if not created:
+            response.status_code = status.HTTP_200_OK
         response.headers["ETag"] = service.attachment_etag(read.id)
         response.headers["Location"] = read.download_url
         return read
@@ -70,7 +74,13 @@ def _item_routes(kind: items.Kind) -> None:
         summary=f"Attach an evidence file to one of {name}",
         status_code=status.HTTP_201_CREATED,
         openapi_extra=UPLOAD_BODY,
-        responses=problems(400, 401, 403, 404, 409, 413, 422),
+        responses={
+            200: {
+                "model": AttachmentRead,
+                "description": "The same file was already attached: the stored attachment.",
+            },
+            **problems(400, 401, 403, 404, 409, 413, 422),
+        },
     )
     router.add_api_route(
         path,

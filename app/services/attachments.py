@@ -93,12 +93,16 @@ async def upload(
     chunks: AsyncIterator[bytes],
     content_type: str | None,
     content_length: str | None,
-) -> AttachmentRead:
+) -> tuple[AttachmentRead, bool]:
     """Store an evidence file on an item; the caller is checked before a byte is read.
+    Returns the attachment and whether it is new.
 
     The check's read-only transaction is committed before the body streams in, so a slow
     upload from a phone does not hold a database connection; the check is then repeated
     with the report and item locked, since the report may have been submitted meanwhile.
+    The same file (same content and name) sent again to the same item, a retry after a
+    lost answer, returns the attachment already stored instead of a copy: the lock on the
+    content's hash makes concurrent retries wait for the first one.
     """
     item, report, period = await load_item(session, kind, plan, caller, report_id, item_id)
     _require_item("update", item, report, period, caller)
@@ -121,6 +125,18 @@ async def upload(
     except BaseException:
         await discard(received)
         raise
+    existing = (
+        await session.execute(
+            select(Attachment).where(
+                col(Attachment.item_kind) == kind.path,
+                col(Attachment.item_id) == item.id,
+                col(Attachment.sha256) == received.sha256,
+                col(Attachment.filename) == received.filename,
+            )
+        )
+    ).scalar_one_or_none()
+    if existing is not None:
+        return read(existing, _actions(item, report, period, caller)), False
     row = Attachment(
         report_id=report.id or 0,
         item_kind=kind.path,
@@ -137,7 +153,7 @@ async def upload(
     await audit.record(
         session, caller, "attachment.create", "attachment", row.id, after=audit.snapshot(row)
     )
-    return read(row, _actions(item, report, period, caller))
+    return read(row, _actions(item, report, period, caller)), True
 
 
 async def list_for_item(
