@@ -196,6 +196,10 @@ MESSAGES: dict[str, dict[Lang, str]] = {
     },
     "field.enum": {"vi": "Phải là một trong: {expected}.", "en": "Must be one of: {expected}."},
     "field.invalid": {"vi": "Giá trị không hợp lệ.", "en": "Invalid value."},
+    "field.unknown_field": {
+        "vi": "Không có trường “{name}”; chọn trong: {allowed}.",
+        "en": "There is no field “{name}”; choose from: {allowed}.",
+    },
     "field.nul_character": {
         "vi": "Không được chứa ký tự NUL.",
         "en": "Must not contain the NUL character.",

@@ -1,11 +1,20 @@
-"""The OpenAPI document as a product: problem details under their own media type."""
+"""The OpenAPI document as a product: problem details under their own media type, an
+example for every JSON body (synthesized from the schemas, so they never go stale), and an
+explicit `security` on every operation."""
 
+import math
+import re
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.dependencies.models import Dependant
 from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute, iter_route_contexts
 
-from app.core.errors import PROBLEM_CONTENT_TYPE
+from app.core.config import Settings
+from app.core.errors import PROBLEM_CONTENT_TYPE, PayloadTooLargeError
+from app.core.i18n import MESSAGES, translate
 from app.schemas.problems import Problem
 
 _DESCRIPTIONS = {
@@ -32,6 +41,424 @@ def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
     }
 
 
+JSON_MEDIA = "application/json"
+FORM_MEDIA = "application/x-www-form-urlencoded"
+SAMPLE_DATETIME = "2026-11-15T08:00:00+07:00"
+SAMPLE_DATE = "2026-11-15"
+SAMPLE_REQUEST_ID = "5f0c2b8e6a0d4c1f"
+
+_FORMATS: dict[str, str] = {
+    "date-time": SAMPLE_DATETIME,
+    "date": SAMPLE_DATE,
+    "time": "08:00:00+07:00",
+    "uuid": "3f2b8c1e-9d4a-4e7b-8a61-2c5d9e0f7a13",
+    "email": "nguyen.van.a@haiduong.gov.vn",
+    "uri": "https://haiduong.gov.vn/",
+    "password": "Hd-2358-chuyen-doi-so",
+}
+# Tried in order against a `pattern` that is not a plain literal such as ^password$.
+_PATTERN_CANDIDATES = ("string", "SYT", "nguyen.van.a", "+84 220 3853 555", "A.I.1", "2026")
+_LITERAL_PATTERN = re.compile(r"\^([A-Za-z0-9_ :/-]+)\$")
+_MISSING = object()
+
+# Problem examples: (code, message key of the detail, its parameters), by status, then
+# for operations whose errors say something more precise.
+_Problem = tuple[str, str, dict[str, object]]
+_PROBLEMS: dict[int, _Problem] = {
+    400: ("malformed_request", "malformed_request.detail", {}),
+    401: ("unauthorized", "unauthorized.missing", {}),
+    403: ("forbidden", "forbidden.detail", {}),
+    404: ("not_found", "not_found.entity", {}),
+    409: ("conflict", "conflict.invalid_state", {}),
+    412: ("precondition_failed", "precondition_failed.detail", {}),
+    413: (
+        "payload_too_large",
+        "payload_too_large.detail",
+        PayloadTooLargeError(Settings.model_fields["attachment_max_bytes"].default).params,
+    ),
+    422: ("validation_error", "validation_error.detail", {}),
+    428: ("precondition_required", "precondition_required.detail", {}),
+    429: ("too_many_requests", "too_many_requests.detail", {"seconds": 60}),
+    503: ("service_unavailable", "service_unavailable.database", {}),
+}
+_OPERATION_PROBLEMS: dict[tuple[str, int], _Problem] = {
+    ("auth-token", 400): ("invalid_grant", "invalid_grant.detail", {}),
+    ("auth-refresh", 401): ("unauthorized", "unauthorized.invalid_refresh", {}),
+    ("reports-create", 404): ("not_found", "not_found.entity", {"entity": "period", "key": 9999}),
+    ("reports-create", 409): ("conflict", "conflict.report_exists", {}),
+    ("reports-comments-create", 409): (
+        "conflict",
+        "conflict.invalid_state",
+        {"action": "comment", "state": "draft"},
+    ),
+    ("users-create", 409): ("conflict", "conflict.username_taken", {"username": "tran.thi.b"}),
+    ("users-update", 409): ("conflict", "conflict.self_lockout", {}),
+    ("periods-update", 409): ("conflict", "conflict.period_closed", {}),
+    ("webhooks-deliveries-redeliver", 409): ("conflict", "conflict.delivery_pending", {}),
+}
+_ITEM_CREATE = re.compile(r"^reports-(task-updates|indicator-values|document-updates)-create$")
+# What a 404 names: by the last path parameter (`<entity>_id`), else by the tag.
+_TAG_ENTITIES = {
+    "plan": "plan",
+    "sections": "section",
+    "tasks": "task",
+    "indicators": "indicator",
+    "documents": "document",
+    "agencies": "agency",
+}
+_UNKNOWN_KEYS = {"task": "Z.9", "section": "IX.9", "indicator": "CT-2099-99", "agency": "XYZ"}
+
+SECURITY_NOTE = """
+**Authentication**: OAuth2 password flow (`POST /api/v1/auth/token`), then
+`Authorization: Bearer <access token>`. Every operation states its `security`: `[]` is
+public (no token needed; one sent is ignored); a bearer requirement alone needs a token
+(401 without one); `[{}, bearer]` makes the token optional: without it the public view is
+returned, with one the caller also sees what their role and agency may (ad hoc periods that
+ask their agency, their agency's reports and items in the sync feed), and an invalid or
+expired token is still 401.
+"""
+
+
+class _Examples:
+    """Synthesizes examples from the document's own schemas."""
+
+    def __init__(self, components: dict[str, Any]) -> None:
+        self.components = components
+        self.stack: list[str] = []
+
+    def resolve(self, schema: dict[str, Any]) -> dict[str, Any]:
+        """The schema behind a $ref and its non-null branch, for looking at constraints."""
+        ref = schema.get("$ref")
+        if isinstance(ref, str):
+            target: dict[str, Any] = self.components.get(ref.rsplit("/", 1)[-1], {})
+            return self.resolve(target)
+        for key in ("anyOf", "oneOf"):
+            branches = [b for b in schema.get(key, []) if b.get("type") != "null"]
+            if branches:
+                return self.resolve(branches[0])
+        return schema
+
+    def sample(self, schema: Any, *, request: bool) -> tuple[Any, bool]:
+        """(value, informative): informative when the value comes from the schema's own
+        examples, enum, const, default, format or literal pattern rather than a filler.
+        In request bodies optional fields are shown only when informative."""
+        if not isinstance(schema, dict):
+            return None, False
+        hint = _hint(schema)
+        if hint is not _MISSING:
+            return hint, True
+        ref = schema.get("$ref")
+        if isinstance(ref, str):
+            name = ref.rsplit("/", 1)[-1]
+            if name in self.stack or name not in self.components:
+                return {}, False
+            self.stack.append(name)
+            try:
+                return self.sample(self.components[name], request=request)
+            finally:
+                self.stack.pop()
+        for key in ("anyOf", "oneOf"):
+            if key in schema:
+                branches = [b for b in schema[key] if b.get("type") != "null"]
+                if not branches:
+                    return None, False
+                return self.sample(branches[0], request=request)
+        if "allOf" in schema:
+            merged: dict[str, Any] = {}
+            informative = False
+            for part in schema["allOf"]:
+                value, info = self.sample(part, request=request)
+                if isinstance(value, dict):
+                    merged.update(value)
+                informative = informative or info
+            return merged, informative
+        kind = schema.get("type")
+        if isinstance(kind, list):
+            kind = next((k for k in kind if k != "null"), "null")
+        if kind is None and ("properties" in schema or "additionalProperties" in schema):
+            kind = "object"
+        if kind == "object":
+            return self._object(schema, request=request)
+        if kind == "array":
+            value, info = self.sample(schema.get("items", {}), request=request)
+            count = 0 if schema.get("maxItems") == 0 else max(1, schema.get("minItems", 1))
+            return [value] * count, info
+        if kind == "string":
+            return _string(schema)
+        if kind in ("integer", "number"):
+            return _number(schema, integer=kind == "integer"), False
+        if kind == "boolean":
+            return True, False
+        return None, False
+
+    def _object(self, schema: dict[str, Any], *, request: bool) -> tuple[dict[str, Any], bool]:
+        properties: dict[str, Any] = schema.get("properties", {})
+        required = set(schema.get("required", []))
+        result: dict[str, Any] = {}
+        informative = False
+        for name, sub in properties.items():
+            value, info = self.sample(sub, request=request)
+            if request and name not in required and not info:
+                continue
+            result[name] = value
+            informative = informative or info
+        extra = schema.get("additionalProperties")
+        if not properties and isinstance(extra, dict) and extra:
+            value, informative = self.sample(extra, request=request)
+            result["key"] = value
+        return result, informative
+
+    def restore_nulls(self, node: Any) -> None:
+        """Put back the nulls of schema `examples`. FastAPI serializes the document with
+        `exclude_none`, which also drops the None values inside examples; a required
+        nullable property missing from an example was null, and is null again."""
+        if isinstance(node, dict):
+            if isinstance(node.get("examples"), list):
+                for example in node["examples"]:
+                    self._nulls(example, node)
+            for value in node.values():
+                self.restore_nulls(value)
+        elif isinstance(node, list):
+            for value in node:
+                self.restore_nulls(value)
+
+    def _nulls(self, value: Any, schema: Any) -> None:
+        if not isinstance(schema, dict):
+            return
+        ref = schema.get("$ref")
+        if isinstance(ref, str):
+            self._nulls(value, self.components.get(ref.rsplit("/", 1)[-1]))
+        for key in ("anyOf", "oneOf", "allOf"):
+            for branch in schema.get(key, []):
+                self._nulls(value, branch)
+        if isinstance(value, dict):
+            properties: dict[str, Any] = schema.get("properties", {})
+            for name in schema.get("required", []):
+                if name not in value and name in properties and self._nullable(properties[name]):
+                    value[name] = None
+            for name, item in value.items():
+                self._nulls(item, properties.get(name, schema.get("additionalProperties")))
+        elif isinstance(value, list):
+            for item in value:
+                self._nulls(item, schema.get("items"))
+
+    def _nullable(self, schema: dict[str, Any]) -> bool:
+        ref = schema.get("$ref")
+        if isinstance(ref, str):
+            return self._nullable(self.components.get(ref.rsplit("/", 1)[-1], {}))
+        kind = schema.get("type")
+        if kind == "null" or (isinstance(kind, list) and "null" in kind):
+            return True
+        return any(self._nullable(b) for b in schema.get("anyOf", []) + schema.get("oneOf", []))
+
+    def add(self, media: dict[str, Any] | None, *, request: bool) -> None:
+        if media is None or "example" in media or "examples" in media or "schema" not in media:
+            return
+        media["example"] = self.sample(media["schema"], request=request)[0]
+
+    def problem(self, path: str, operation: dict[str, Any], status: int) -> dict[str, Any]:
+        """A problem details object as the error handlers would render it (in Vietnamese,
+        the default language)."""
+        operation_id = operation.get("operationId", "")
+        code, key, params = _OPERATION_PROBLEMS.get((operation_id, status)) or _PROBLEMS.get(
+            status, ("http_error", "http_error", {})
+        )
+        path_params = [p for p in operation.get("parameters", []) if p.get("in") == "path"]
+        values = {p["name"]: self.sample(p.get("schema", {}), request=True)[0] for p in path_params}
+        overridden = (operation_id, status) in _OPERATION_PROBLEMS
+        if status == 404 and not overridden:
+            entity, missing = self._missing(operation, path_params)
+            if path_params:
+                values[path_params[-1]["name"]] = missing
+            params = {"entity": entity, "key": missing}
+        elif status == 409 and not overridden:
+            if _ITEM_CREATE.match(operation_id):
+                key = "conflict.item_exists"
+            # Attachments are allowed while their item may be updated.
+            action = operation_id.rsplit("-", 1)[-1]
+            action = "update" if "attachments" in operation_id else action
+            state = "submitted" if action in ("edit", "update", "delete", "submit") else "approved"
+            params = {"action": action, "state": state}
+        if "entity" in params:
+            params = {**params, "entity": translate(f"entity.{params['entity']}", "vi")}
+        example: dict[str, Any] = {
+            "type": f"urn:dxplan:problem:{code}",
+            "title": translate(code, "vi"),
+            "status": status,
+            "detail": translate(key, "vi", **params),
+            "instance": re.sub(r"\{(\w+)\}", lambda m: str(values.get(m.group(1), 1)), path),
+            "code": code,
+            "request_id": SAMPLE_REQUEST_ID,
+        }
+        if code == "validation_error":
+            example["errors"] = [self._field_error(operation)]
+        return example
+
+    def _missing(
+        self, operation: dict[str, Any], path_params: list[dict[str, Any]]
+    ) -> tuple[str, object]:
+        """The entity a 404 names and a key that names none."""
+        tags = operation.get("tags") or [""]
+        entity = _TAG_ENTITIES.get(tags[0], "item")
+        if not path_params:
+            return entity, "2358/KH-UBND" if entity == "plan" else "?"
+        last = path_params[-1]
+        name = last["name"].removesuffix("_id")
+        if f"entity.{name}" in MESSAGES:
+            entity = name
+        if self.resolve(last.get("schema", {})).get("type") == "integer":
+            return entity, 9999
+        return entity, _UNKNOWN_KEYS.get(entity, "Z.9")
+
+    def _field_error(self, operation: dict[str, Any]) -> dict[str, Any]:
+        """One entry of `errors`: a missing body field, else a bad parameter."""
+        content = operation.get("requestBody", {}).get("content", {})
+        for media in (JSON_MEDIA, FORM_MEDIA):
+            body = self.resolve(content.get(media, {}).get("schema", {}))
+            for name in body.get("required", []):
+                return _field_problem("body", name, "missing", {})
+        order = {"path": 0, "query": 1, "header": 2}
+        parameters = sorted(
+            (p for p in operation.get("parameters", []) if p.get("in") in order),
+            key=lambda p: order[p["in"]],
+        )
+        for parameter in parameters:
+            schema = self.resolve(parameter.get("schema", {}))
+            where, name = parameter["in"], parameter["name"]
+            if schema.get("type") == "integer":
+                if where != "path" and "maximum" in schema:
+                    return _field_problem(where, name, "less_than_equal", {"le": schema["maximum"]})
+                return _field_problem(where, name, "int_parsing", {})
+            if "enum" in schema:
+                expected = [repr(v) for v in schema["enum"]]
+                text = " or ".join(
+                    [", ".join(expected[:-1]), expected[-1]] if expected[:-1] else expected
+                )
+                return _field_problem(where, name, "literal_error", {"expected": text})
+            if "maxLength" in schema:
+                return _field_problem(
+                    where, name, "string_too_long", {"max_length": schema["maxLength"]}
+                )
+        return _field_problem("body", "body", "missing", {})
+
+
+def _field_problem(where: str, name: str, rule: str, context: dict[str, object]) -> dict[str, Any]:
+    return {
+        "loc": [where, name],
+        "field": name,
+        "type": rule,
+        "message": translate(f"field.{rule}", "vi", **context),
+    }
+
+
+def _hint(schema: dict[str, Any]) -> Any:
+    """A value the schema itself gives: examples, example, const, enum or default."""
+    examples = schema.get("examples")
+    if isinstance(examples, list) and examples:
+        return examples[0]
+    if "example" in schema:
+        return schema["example"]
+    if "const" in schema:
+        return schema["const"]
+    enum = schema.get("enum")
+    if isinstance(enum, list) and enum:
+        return enum[0]
+    default = schema.get("default")
+    if default is not None and default != "" and default != [] and default != {}:
+        return default
+    return _MISSING
+
+
+def _string(schema: dict[str, Any]) -> tuple[str, bool]:
+    fmt = schema.get("format")
+    if isinstance(fmt, str) and fmt in _FORMATS:
+        return _FORMATS[fmt], True
+    pattern = schema.get("pattern")
+    if isinstance(pattern, str):
+        literal = _LITERAL_PATTERN.fullmatch(pattern)
+        if literal:
+            return literal.group(1), True
+        for candidate in _PATTERN_CANDIDATES:
+            if re.search(pattern, candidate):
+                return candidate, False
+    value = "string"
+    low, high = schema.get("minLength", 0), schema.get("maxLength")
+    if len(value) < low:
+        value = value.ljust(low, "x")
+    if high is not None:
+        value = value[:high]
+    return value, False
+
+
+def _number(schema: dict[str, Any], *, integer: bool) -> int | float:
+    low = schema.get("minimum")
+    if "exclusiveMinimum" in schema:
+        low = schema["exclusiveMinimum"] + (1 if integer else 0.5)
+    high = schema.get("maximum")
+    if "exclusiveMaximum" in schema:
+        high = schema["exclusiveMaximum"] - (1 if integer else 0.5)
+    value: int | float = 1
+    if low is not None and value < low:
+        value = math.ceil(low) if integer else low
+    if high is not None and value > high:
+        value = math.floor(high) if integer else high
+    return value if integer else float(value)
+
+
+def _dependency_calls(dependant: Dependant) -> Iterator[Callable[..., Any] | None]:
+    for sub in dependant.dependencies:
+        yield sub.call
+        yield from _dependency_calls(sub)
+
+
+def _optional_token_operations(app: FastAPI) -> set[tuple[str, str]]:
+    """(path, method) of the operations that take a token when one is sent (they depend on
+    `get_optional_user`): public, with more for the signed-in."""
+    from app.deps import get_optional_user  # app.deps builds on app.core
+
+    found: set[tuple[str, str]] = set()
+    # Route contexts, not app.routes: included routers are kept nested, under their prefix.
+    for context in iter_route_contexts(app.routes):
+        route = context.original_route
+        if not isinstance(route, APIRoute) or not context.include_in_schema:
+            continue
+        if any(call is get_optional_user for call in _dependency_calls(route.dependant)):
+            path = context.path_format or route.path_format
+            found.update((path, method.lower()) for method in context.methods or ())
+    return found
+
+
+def _finish(app: FastAPI, schema: dict[str, Any]) -> None:
+    """Security, examples and problem details on every operation."""
+    components: dict[str, Any] = schema["components"]["schemas"]
+    schemes = list(schema["components"].get("securitySchemes", {}))
+    optional = _optional_token_operations(app)
+    examples = _Examples(components)
+    examples.restore_nulls(components)
+    examples.restore_nulls(schema.get("paths", {}))
+    problem_ref = {"$ref": "#/components/schemas/Problem"}
+    for path, path_item in schema.get("paths", {}).items():
+        for method, operation in path_item.items():
+            if (path, method) in optional:
+                operation["security"] = [{}, *({name: []} for name in schemes)]
+            else:
+                operation.setdefault("security", [])
+            content = operation.get("requestBody", {}).get("content", {})
+            for media in (JSON_MEDIA, FORM_MEDIA):
+                examples.add(content.get(media), request=True)
+            for status, response in operation.get("responses", {}).items():
+                if not status.isdigit():
+                    continue
+                if int(status) >= 400:
+                    example = examples.problem(path, operation, int(status))
+                    response["content"] = {
+                        PROBLEM_CONTENT_TYPE: {"schema": problem_ref, "example": example}
+                    }
+                elif status.startswith("2"):
+                    examples.add(response.get("content", {}).get(JSON_MEDIA), request=False)
+    schema["info"]["description"] = schema["info"].get("description", "") + SECURITY_NOTE
+
+
 def install_openapi(app: FastAPI) -> None:
     def build() -> dict[str, Any]:
         if app.openapi_schema:
@@ -45,13 +472,6 @@ def install_openapi(app: FastAPI) -> None:
             tags=app.openapi_tags,
             servers=app.servers,
         )
-        problem_ref = {"$ref": "#/components/schemas/Problem"}
-        for path_item in schema.get("paths", {}).values():
-            for operation in path_item.values():
-                for status, response in operation.get("responses", {}).items():
-                    if not status.isdigit() or int(status) < 400:
-                        continue
-                    response["content"] = {PROBLEM_CONTENT_TYPE: {"schema": problem_ref}}
         components = schema.setdefault("components", {}).setdefault("schemas", {})
         components.pop("HTTPValidationError", None)
         components.pop("ValidationError", None)
@@ -60,6 +480,7 @@ def install_openapi(app: FastAPI) -> None:
         )
         for name, sub in components["Problem"].pop("$defs", {}).items():
             components.setdefault(name, sub)
+        _finish(app, schema)
         app.openapi_schema = schema
         return schema
 

@@ -4,6 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
+from app.core.fields import fields_of
 from app.core.openapi import problems
 from app.core.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, decode_cursor
 from app.deps import CurrentPlan, SessionDep
@@ -15,7 +16,13 @@ from app.services import agencies as service
 router = APIRouter(prefix="/agencies", tags=["agencies"])
 
 
-@router.get("", operation_id="agencies-list", summary="List agencies", responses=problems(422))
+@router.get(
+    "",
+    operation_id="agencies-list",
+    dependencies=[fields_of(AgencyPage)],
+    summary="List agencies",
+    responses=problems(422),
+)
 async def list_agencies(
     session: SessionDep,
     kind: Annotated[AgencyKind | None, Query(description="Agency kind.")] = None,
@@ -23,13 +30,20 @@ async def list_agencies(
     limit: LimitParam = DEFAULT_LIMIT,
     cursor: CursorParam = None,
 ) -> AgencyPage:
+    """Public. Every agency the plan names, groups of agencies included (`kind: group`), in
+    the plan's order, with the spellings of its name found in the plan; filter by `kind` and
+    `q`."""
     return await service.list_agencies(
         session, kind=kind, q=q, after=decode_cursor("agencies", cursor), limit=limit
     )
 
 
 @router.get(
-    "/{code}", operation_id="agencies-get", summary="Get an agency", responses=problems(404, 422)
+    "/{code}",
+    operation_id="agencies-get",
+    dependencies=[fields_of(AgencyRead)],
+    summary="Get an agency",
+    responses=problems(404, 422),
 )
 async def get_agency(
     session: SessionDep,

@@ -4,6 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from app.core.fields import fields_of
 from app.core.openapi import problems
 from app.core.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, decode_cursor
 from app.core.permissions import Permission
@@ -19,6 +20,7 @@ router = APIRouter(prefix="/audit", tags=["audit"])
 @router.get(
     "",
     operation_id="audit-list",
+    dependencies=[fields_of(AuditPage)],
     summary="Read the audit trail",
     responses=problems(401, 403, 422),
 )

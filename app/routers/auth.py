@@ -16,7 +16,24 @@ NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
 @router.post(
-    "/token", operation_id="auth-token", summary="Sign in", responses=problems(400, 422, 429)
+    "/token",
+    operation_id="auth-token",
+    summary="Sign in",
+    responses=problems(400, 422, 429),
+    # The form is FastAPI's own model: its example is given here.
+    openapi_extra={
+        "requestBody": {
+            "content": {
+                "application/x-www-form-urlencoded": {
+                    "example": {
+                        "grant_type": "password",
+                        "username": "nguyen.van.a",
+                        "password": "Mat-khau-tam-2026",
+                    }
+                }
+            }
+        }
+    },
 )
 async def token(
     request: Request,

@@ -17,13 +17,19 @@ from app.services import dashboard as service
 from app.services import export
 from app.services.periods import get_period
 
-router = APIRouter(tags=["dashboard"])
+# No router-wide tag: each route has exactly one, the resource it is about.
+router = APIRouter()
 
 PeriodId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-@router.get("/dashboard", operation_id="dashboard-get", summary="Plan status at a glance")
+@router.get(
+    "/dashboard",
+    operation_id="dashboard-get",
+    summary="Plan status at a glance",
+    tags=["dashboard"],
+)
 async def get_dashboard(session: SessionDep, plan: CurrentPlan, today: Today) -> Dashboard:
     """Tasks by derived status per group A-F, indicator targets by attainment per target
     year, this year's reporting compliance per agency, and the last approval time."""
@@ -61,6 +67,10 @@ async def scorecard(
 async def compliance(
     session: SessionDep, plan: CurrentPlan, caller: OptionalUser, period_id: PeriodId
 ) -> PeriodCompliance:
+    """Each agency the period asks, with whether its report was first submitted on time, late
+    or not yet, and the counts. The token is optional: annual periods are public; an ad hoc
+    request is shown only to the agencies it asks and to those who read every agency's
+    reports: reviewers, observers and administrators (404 for anyone else)."""
     period = await get_period(session, plan, caller, period_id)
     return await service.period_compliance(session, period)
 
@@ -72,7 +82,10 @@ async def compliance(
     tags=["periods"],
     response_class=Response,
     responses={
-        200: {"content": {XLSX: {}}, "description": "The workbook."},
+        200: {
+            "content": {XLSX: {"schema": {"type": "string", "format": "binary"}}},
+            "description": "The workbook.",
+        },
         **problems(401, 403, 404, 422),
     },
 )
@@ -82,8 +95,9 @@ async def export_xlsx(
     period_id: PeriodId,
     caller: Annotated[User, require(Permission.reports_read_all)],
 ) -> Response:
-    """Reviewers and observers. Sheets for tasks, indicators, documents and compliance,
-    with Vietnamese headers; submitted and approved reports (drafts left out)."""
+    """Reviewers, observers and administrators (who read every agency's reports); others
+    403. Sheets for tasks, indicators, documents and compliance, with Vietnamese headers;
+    submitted and approved reports (drafts left out)."""
     period = await get_period(session, plan, caller, period_id)
     return Response(
         await export.workbook(session, period),
@@ -102,7 +116,31 @@ async def export_xlsx(
     tags=["periods"],
     response_class=Response,
     responses={
-        200: {"content": {"text/csv": {}}, "description": "UTF-8 with BOM."},
+        200: {
+            "content": {
+                "text/csv": {
+                    "example": export.csv_bytes(
+                        [
+                            [
+                                "Sở Y tế",
+                                "E.1",
+                                "Xây dựng nền tảng số, hoàn thiện và phát triển "
+                                "dịch vụ Y tế thông minh",
+                                "Đang thực hiện",
+                                60,
+                                "Đã triển khai hồ sơ sức khỏe điện tử tại 12/12 bệnh viện tuyến "
+                                "huyện.",
+                                "",
+                                "Mở rộng đến 100% trạm y tế xã.",
+                                "Đã phê duyệt",
+                            ]
+                        ],
+                        export.HEADERS["tasks"],
+                    ).decode("utf-8-sig")
+                }
+            },
+            "description": "UTF-8 with BOM.",
+        },
         **problems(401, 403, 404, 422),
     },
 )
@@ -113,6 +151,11 @@ async def export_csv(
     caller: Annotated[User, require(Permission.reports_read_all)],
     sheet: Annotated[Literal["tasks", "indicators", "documents", "compliance"], Query()] = "tasks",
 ) -> Response:
+    """Reviewers, observers and administrators (who read every agency's reports); others
+    403. One sheet of the Excel export (`sheet`: tasks, indicators, documents or compliance;
+    tasks by default) with the same Vietnamese headers, from the period's submitted and
+    approved reports (drafts left out); UTF-8 with a BOM so Excel shows Vietnamese
+    correctly, sent as a download."""
     period = await get_period(session, plan, caller, period_id)
     return Response(
         await export.sheet_csv(session, period, sheet),

@@ -4,6 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
+from app.core.fields import fields_of
 from app.core.openapi import problems
 from app.core.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, decode_cursor
 from app.deps import CurrentPlan, SessionDep
@@ -14,7 +15,13 @@ from app.services import documents as service
 router = APIRouter(prefix="/documents", tags=["documents"])
 
 
-@router.get("", operation_id="documents-list", summary="List documents", responses=problems(422))
+@router.get(
+    "",
+    operation_id="documents-list",
+    dependencies=[fields_of(DocumentPage)],
+    summary="List documents",
+    responses=problems(422),
+)
 async def list_documents(
     session: SessionDep,
     plan: CurrentPlan,
@@ -31,6 +38,9 @@ async def list_documents(
     limit: LimitParam = DEFAULT_LIMIT,
     cursor: CursorParam = None,
 ) -> DocumentPage:
+    """Public. The legal documents the plan asks to issue, in plan order, with their lead
+    and coordinating agencies; filter by `type`, `agency` and `q`. A `type` or `agency` that
+    names nothing is 422 `unknown_filter_value`."""
     return await service.list_documents(
         session,
         plan,
@@ -45,6 +55,7 @@ async def list_documents(
 @router.get(
     "/{number}",
     operation_id="documents-get",
+    dependencies=[fields_of(DocumentRead)],
     summary="Get a document",
     responses=problems(404, 422),
 )
@@ -55,4 +66,6 @@ async def get_document(
         int, Path(ge=1, le=10_000, description="Row number in Phụ lục 2.", examples=[1])
     ],
 ) -> DocumentRead:
+    """Public. One document of Phụ lục 2 by its row number, with its lead and coordinating
+    agencies. 404 for a number the annex does not have."""
     return await service.get_document(session, plan, number)

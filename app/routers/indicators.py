@@ -4,6 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
+from app.core.fields import fields_of
 from app.core.openapi import problems
 from app.core.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, decode_cursor
 from app.deps import CurrentPlan, SessionDep
@@ -14,7 +15,13 @@ from app.services import indicators as service
 router = APIRouter(prefix="/indicators", tags=["indicators"])
 
 
-@router.get("", operation_id="indicators-list", summary="List indicators", responses=problems(422))
+@router.get(
+    "",
+    operation_id="indicators-list",
+    dependencies=[fields_of(IndicatorPage)],
+    summary="List indicators",
+    responses=problems(422),
+)
 async def list_indicators(
     session: SessionDep,
     plan: CurrentPlan,
@@ -41,6 +48,7 @@ async def list_indicators(
 @router.get(
     "/{code}",
     operation_id="indicators-get",
+    dependencies=[fields_of(IndicatorRead)],
     summary="Get an indicator",
     responses=problems(404, 422),
 )
@@ -49,4 +57,7 @@ async def get_indicator(
     plan: CurrentPlan,
     code: Annotated[str, Path(max_length=32, examples=["CT-2025-01"])],
 ) -> IndicatorRead:
+    """Public. The indicator with its lead and coordinating agencies and each measurable
+    target: its attainment from the latest approved province-wide value and the series of
+    approved values, oldest first. 404 for an unknown code."""
     return await service.get_indicator(session, plan, code)

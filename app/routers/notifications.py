@@ -4,6 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request, status
 
+from app.core.fields import fields_of
 from app.core.i18n import Lang, negotiate
 from app.core.openapi import problems
 from app.core.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, decode_cursor
@@ -23,6 +24,7 @@ def _lang(request: Request) -> Lang:
 @router.get(
     "",
     operation_id="notifications-list",
+    dependencies=[fields_of(NotificationPage)],
     summary="My notifications",
     responses=problems(401, 422),
 )
@@ -54,6 +56,8 @@ async def list_notifications(
     responses=problems(401),
 )
 async def mark_all_read(session: SessionDep, user: CurrentUser) -> None:
+    """Marks every unread notification of the signed-in user read now; those already read
+    keep their read time. Always 204, also when none was unread."""
     await service.mark_all_read(session, user)
 
 

@@ -28,12 +28,33 @@ FileName = Literal[
 
 
 class OpenDataFile(BaseModel):
-    dataset: str
-    licence: str
-    source: str
-    generated_at: str = Field(description="ISO 8601 at +07:00.")
-    columns: list[str]
-    items: list[dict[str, Any]]
+    dataset: str = Field(examples=["tasks"])
+    licence: str = Field(examples=["CC BY 4.0 (https://creativecommons.org/licenses/by/4.0/)"])
+    source: str = Field(examples=["UBND tỉnh Hải Dương, Kế hoạch 2358/KH-UBND"])
+    generated_at: str = Field(
+        description="ISO 8601 at +07:00.", examples=["2026-11-15T08:00:00+07:00"]
+    )
+    columns: list[str] = Field(examples=[service.COLUMNS["tasks"]])
+    items: list[dict[str, Any]] = Field(
+        examples=[
+            [
+                {
+                    "code": "A.V.3",
+                    "title": "Triển khai hệ thống phòng, chống mã độc tập trung",
+                    "lead": "STTTT",
+                    "coordinating": "",
+                    "start_year": 2021,
+                    "end_year": 2025,
+                    "recurrence": "annual",
+                    "derived_status": "completed",
+                    "status": "completed",
+                    "percent_complete": 100,
+                    "public_summary": "Đã kết nối 100% máy trạm của cơ quan nhà nước.",
+                    "as_of": "2025-11-15",
+                }
+            ]
+        ]
+    )
 
 
 DESCRIPTION = """Datasets: `tasks` (each task with its lead, years, derived status and latest
@@ -58,7 +79,15 @@ headers."""
         200: {
             "model": OpenDataFile,
             "description": "The file: JSON, or CSV for a .csv name.",
-            "content": {"text/csv": {"schema": {"type": "string"}}},
+            "content": {
+                "text/csv": {
+                    "schema": {"type": "string"},
+                    "example": ",".join(service.COLUMNS["tasks"])
+                    + '\r\nA.V.3,"Triển khai hệ thống phòng, chống mã độc tập trung",STTTT,,'
+                    "2021,2025,annual,completed,completed,100,"
+                    "Đã kết nối 100% máy trạm của cơ quan nhà nước.,2025-11-15\r\n",
+                }
+            },
         },
         **problems(422),
     },

@@ -4,6 +4,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Header, Path, Query, Request, Response, status
 
+from app.core.fields import fields_of
 from app.core.idempotency import IdempotencyKeyHeader, idempotent
 from app.core.openapi import problems
 from app.core.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, decode_cursor
@@ -21,7 +22,11 @@ IfMatch = Annotated[str | None, Header(max_length=200)]
 
 
 @router.get(
-    "", operation_id="periods-list", summary="List reporting periods", responses=problems(401, 422)
+    "",
+    operation_id="periods-list",
+    dependencies=[fields_of(PeriodPage)],
+    summary="List reporting periods",
+    responses=problems(401, 422),
 )
 async def list_periods(
     session: SessionDep,
@@ -33,8 +38,9 @@ async def list_periods(
     limit: LimitParam = DEFAULT_LIMIT,
     cursor: CursorParam = None,
 ) -> PeriodPage:
-    """Annual periods are public; an ad hoc request is listed to the agencies it asks and
-    to those who read every agency's reports."""
+    """The token is optional. Annual periods are public; an ad hoc request is listed only
+    to the agencies it asks and to those who read every agency's reports (reviewers,
+    observers, administrators), in the order they were created."""
     return await service.list_periods(
         session,
         plan,
@@ -105,6 +111,7 @@ async def _notify_open(
 @router.get(
     "/{period_id}",
     operation_id="periods-get",
+    dependencies=[fields_of(PeriodRead)],
     summary="Get a reporting period",
     responses=problems(401, 404, 422),
 )
@@ -115,6 +122,9 @@ async def get_period(
     caller: OptionalUser,
     period_id: PeriodId,
 ) -> PeriodRead:
+    """The period with the agencies it asks. The token is optional: annual periods are
+    public; an ad hoc request only for the agencies it asks and for those who read every
+    agency's reports (404 for anyone else). Its `ETag` is the `If-Match` for a change."""
     period = await service.get_period(session, plan, caller, period_id)
     response.headers["ETag"] = service.period_etag(period)
     return await service.read_period(session, period)

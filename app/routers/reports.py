@@ -5,6 +5,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Header, Path, Query, Request, Response, status
 from pydantic import BaseModel
 
+from app.core.fields import fields_of
 from app.core.idempotency import IdempotencyKeyHeader, idempotent
 from app.core.openapi import problems
 from app.core.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, decode_cursor
@@ -56,7 +57,11 @@ async def _detail(
 
 
 @router.get(
-    "", operation_id="reports-list", summary="List reports", responses=problems(401, 403, 422)
+    "",
+    operation_id="reports-list",
+    dependencies=[fields_of(ReportPage)],
+    summary="List reports",
+    responses=problems(401, 403, 422),
 )
 async def list_reports(
     session: SessionDep,
@@ -144,6 +149,7 @@ async def create_report(
 @router.get(
     "/{report_id}",
     operation_id="reports-get",
+    dependencies=[fields_of(ReportDetail)],
     summary="Get a report with its items",
     responses=problems(401, 404, 422),
 )
@@ -154,6 +160,10 @@ async def get_report(
     caller: CurrentUser,
     report_id: ReportId,
 ) -> ReportDetail:
+    """The report with every task update, indicator value and document update in it, and
+    what the caller may do now (`allowed_actions`). Staff of the agency see its drafts;
+    those who read every agency's reports see it once submitted; 404 otherwise. Its `ETag`
+    is the `If-Match` for a transition."""
     detail, etag = await _detail(session, plan, caller, report_id)
     response.headers["ETag"] = etag
     return detail
@@ -215,6 +225,9 @@ _transition_route(
 async def history(
     session: SessionDep, plan: CurrentPlan, caller: CurrentUser, report_id: ReportId
 ) -> list[EventRead]:
+    """Every transition of the report and of its single items (created, submitted,
+    withdrawn, approved, returned, item sent back, resubmitted, approved), oldest first,
+    with actor, time and comment. For whoever may see the report (404 otherwise)."""
     return await service.events(session, plan, caller, report_id, comments=False)
 
 
@@ -227,6 +240,8 @@ async def history(
 async def comments(
     session: SessionDep, plan: CurrentPlan, caller: CurrentUser, report_id: ReportId
 ) -> list[EventRead]:
+    """The comments between the agency and the reviewers, oldest first. For whoever may
+    see the report (404 otherwise)."""
     return await service.events(session, plan, caller, report_id, comments=True)
 
 
@@ -244,6 +259,9 @@ async def add_comment(
     report_id: ReportId,
     body: CommentCreate,
 ) -> EventRead:
+    """Officers and agency leads on their agency's reports (drafts included), reviewers on
+    any report once submitted; observers and administrators get 403. Returns the comment
+    as an event of the conversation."""
     event = await service.add_comment(session, plan, caller, report_id, body.body)
     return EventRead(
         id=event.id or 0,
@@ -266,6 +284,19 @@ def _item_routes(
 ) -> None:
     base = f"/{{report_id}}/{kind.path}"
     name = kind.path
+    subject, rules = {
+        "task-updates": ("task (`task`: its code)", ""),
+        "indicator-values": (
+            "indicator target (`target`: its code)",
+            " A numeric target needs `value`, a qualitative one `achieved`; `district` must"
+            " name a district-level agency.",
+        ),
+        "document-updates": (
+            "document (`document`: its row number in Phụ lục 2)",
+            " Status `issued` needs `issued_number` and `issued_on`.",
+        ),
+    }[name]
+    editable = "while the report is a draft or returned and its period is open"
 
     async def read_one(
         session: SessionDep, plan: CurrentPlan, caller: User, report_id: int, item: Any
@@ -329,6 +360,8 @@ def _item_routes(
         methods=["GET"],
         operation_id=f"reports-{name}-list",
         summary=f"List the report's {name}",
+        description=f"The report's {name}, oldest first, each with what the caller may do "
+        "with it now (`allowed_actions`). For whoever may see the report (404 otherwise).",
         response_model=list[read_model],  # type: ignore[valid-type]
         responses=problems(401, 404, 422),
     )
@@ -338,9 +371,17 @@ def _item_routes(
         methods=["POST"],
         operation_id=f"reports-{name}-create",
         summary=f"Add to the report's {name}",
+        description=f"Officers and agency leads of the report's agency, {editable} (409 "
+        f"otherwise). The body names a {subject} that the agency leads or coordinates, "
+        "directly or through a group (422 `not_assigned` otherwise); one item per subject "
+        f"and report (409 for a second).{rules} `Idempotency-Key` makes a retry safe; a "
+        "`client_id` already stored for this report returns that item with 200.",
         status_code=201,
         response_model=read_model,
-        responses=problems(*WRITE_ERRORS),
+        responses={
+            200: {"model": read_model, "description": "The item stored under this `client_id`."},
+            **problems(*WRITE_ERRORS),
+        },
     )
     router.add_api_route(
         f"{base}/{{item_id}}",
@@ -348,6 +389,9 @@ def _item_routes(
         methods=["PATCH"],
         operation_id=f"reports-{name}-update",
         summary=f"Change one of {name}",
+        description=f"Officers and agency leads of the report's agency, {editable}, or "
+        "while this item alone is sent back (409 otherwise). Only the fields sent change."
+        f"{rules} Needs `If-Match` with the item's ETag (428 without, 412 when stale).",
         response_model=read_model,
         responses=problems(*WRITE_ERRORS),
     )
@@ -357,14 +401,32 @@ def _item_routes(
         methods=["DELETE"],
         operation_id=f"reports-{name}-delete",
         summary=f"Remove one of {name}",
+        description=f"Officers and agency leads of the report's agency, {editable} (409 "
+        "otherwise). Needs `If-Match` with the item's ETag (428 without, 412 when stale).",
         status_code=204,
         responses=problems(*WRITE_ERRORS),
     )
 
-    for action, summary in (
-        ("return", "Send one item of an approved report back"),
-        ("resubmit", "Resubmit a corrected item"),
-        ("approve", "Approve a resubmitted item"),
+    for action, summary, description in (
+        (
+            "return",
+            "Send one item of an approved report back",
+            "Reviewers, on an item of an approved report: sends it alone back to the agency "
+            "for correction and notifies the agency; `comment` (the reason) is required. Its "
+            "figures stop counting as approved until it is approved again.",
+        ),
+        (
+            "resubmit",
+            "Resubmit a corrected item",
+            "Agency leads of the report's agency, on an item that was sent back: submits the "
+            "correction for review.",
+        ),
+        (
+            "approve",
+            "Approve a resubmitted item",
+            "Reviewers, on a resubmitted item: accepts the correction, so the item counts as "
+            "approved again.",
+        ),
     ):
 
         def make(action: str) -> Any:
@@ -401,6 +463,8 @@ def _item_routes(
             methods=["POST"],
             operation_id=f"reports-{name}-{action}",
             summary=summary,
+            description=f"{description} Needs `If-Match` with the item's ETag (428 without, "
+            "412 when stale); 409 when the item is not in a state for this.",
             response_model=read_model,
             responses=problems(*WRITE_ERRORS),
         )

@@ -4,6 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
+from app.core.fields import fields_of
 from app.core.openapi import problems
 from app.core.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, decode_cursor
 from app.deps import CurrentPlan, SessionDep
@@ -14,7 +15,13 @@ from app.services import sections as service
 router = APIRouter(prefix="/sections", tags=["sections"])
 
 
-@router.get("", operation_id="sections-list", summary="List sections", responses=problems(422))
+@router.get(
+    "",
+    operation_id="sections-list",
+    dependencies=[fields_of(SectionPage)],
+    summary="List sections",
+    responses=problems(422),
+)
 async def list_sections(
     session: SessionDep,
     plan: CurrentPlan,
@@ -40,7 +47,11 @@ async def list_sections(
 
 
 @router.get(
-    "/{code}", operation_id="sections-get", summary="Get a section", responses=problems(404, 422)
+    "/{code}",
+    operation_id="sections-get",
+    dependencies=[fields_of(SectionRead)],
+    summary="Get a section",
+    responses=problems(404, 422),
 )
 async def get_section(
     session: SessionDep,

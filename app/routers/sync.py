@@ -31,9 +31,10 @@ async def sync(
 ) -> SyncPage:
     """Without `since`: a cursor for now (load the lists first, then follow the feed).
     With it: every change the caller may see after the cursor, in order, deletions as
-    tombstones (`op: delete`); `has_more` says to call again at once. Public objects for
-    everyone; the caller's own agency's reports and items for its staff. No change is ever
-    skipped, even when transactions commit out of order (see the service's docstring)."""
+    tombstones (`op: delete`); `has_more` says to call again at once. The token is optional:
+    public objects for everyone; with a token, agency staff also get their own agency's
+    reports and items. No change is ever skipped, even when transactions commit out of
+    order (see the service's docstring)."""
     return await service.feed(
         session,
         caller,

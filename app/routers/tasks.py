@@ -4,6 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
+from app.core.fields import fields_of
 from app.core.openapi import problems
 from app.core.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, decode_cursor
 from app.deps import CurrentPlan, SessionDep, Today
@@ -14,7 +15,13 @@ from app.services import tasks as service
 router = APIRouter(prefix="/tasks", tags=["tasks"])
 
 
-@router.get("", operation_id="tasks-list", summary="List tasks", responses=problems(422))
+@router.get(
+    "",
+    operation_id="tasks-list",
+    dependencies=[fields_of(TaskPage)],
+    summary="List tasks",
+    responses=problems(422),
+)
 async def list_tasks(
     session: SessionDep,
     plan: CurrentPlan,
@@ -56,7 +63,13 @@ async def list_tasks(
     )
 
 
-@router.get("/{code}", operation_id="tasks-get", summary="Get a task", responses=problems(404, 422))
+@router.get(
+    "/{code}",
+    operation_id="tasks-get",
+    dependencies=[fields_of(TaskRead)],
+    summary="Get a task",
+    responses=problems(404, 422),
+)
 async def get_task(
     session: SessionDep,
     plan: CurrentPlan,

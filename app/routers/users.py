@@ -4,6 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Path, Query, Response, status
 
+from app.core.fields import fields_of
 from app.core.openapi import problems
 from app.core.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, decode_cursor
 from app.core.permissions import Permission, Role
@@ -21,7 +22,13 @@ IfMatch = Annotated[
 ]
 
 
-@router.get("", operation_id="users-list", summary="List users", responses=problems(401, 403, 422))
+@router.get(
+    "",
+    operation_id="users-list",
+    dependencies=[fields_of(UserPage)],
+    summary="List users",
+    responses=problems(401, 403, 422),
+)
 async def list_users(
     session: SessionDep,
     caller: Annotated[User, require(Permission.users_read)],
@@ -70,6 +77,7 @@ async def create_user(
 @router.get(
     "/{user_id}",
     operation_id="users-get",
+    dependencies=[fields_of(UserRead)],
     summary="Get a user",
     responses=problems(401, 403, 404, 422),
 )

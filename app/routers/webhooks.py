@@ -4,6 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Path, Query, Request, Response, status
 
+from app.core.fields import fields_of
 from app.core.idempotency import IdempotencyKeyHeader, idempotent
 from app.core.openapi import problems
 from app.core.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, decode_cursor
@@ -36,6 +37,7 @@ IfMatch = Annotated[
 @router.get(
     "",
     operation_id="webhooks-list",
+    dependencies=[fields_of(WebhookPage)],
     summary="List webhooks",
     responses=problems(401, 403, 422),
 )
@@ -84,6 +86,7 @@ async def create_webhook(
 @router.get(
     "/{webhook_id}",
     operation_id="webhooks-get",
+    dependencies=[fields_of(WebhookRead)],
     summary="Get a webhook",
     responses=problems(401, 403, 404, 422),
 )
@@ -134,6 +137,7 @@ async def delete_webhook(
 @router.get(
     "/{webhook_id}/deliveries",
     operation_id="webhooks-deliveries-list",
+    dependencies=[fields_of(DeliveryPage)],
     summary="List a webhook's deliveries",
     responses=problems(401, 403, 404, 422),
 )

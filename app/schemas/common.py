@@ -3,7 +3,7 @@
 from datetime import datetime, timedelta, timezone
 from typing import Annotated, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
 
 # Việt Nam keeps UTC+7 all year: times are stored in UTC and shown at this offset.
 VIETNAM = timezone(timedelta(hours=7), "Asia/Ho_Chi_Minh")
@@ -11,6 +11,7 @@ VIETNAM = timezone(timedelta(hours=7), "Asia/Ho_Chi_Minh")
 LocalDateTime = Annotated[
     datetime,
     PlainSerializer(lambda value: value.astimezone(VIETNAM).isoformat(), return_type=str),
+    WithJsonSchema({"type": "string", "format": "date-time"}, mode="serialization"),
 ]
 
 T = TypeVar("T")
@@ -20,7 +21,8 @@ class Page(BaseModel, Generic[T]):
     items: list[T]
     total: int = Field(description="Rows matching the filters, over all pages.")
     next_cursor: str | None = Field(
-        description="Pass as `cursor` to get the next page; null on the last page."
+        description="Pass as `cursor` to get the next page; null on the last page.",
+        examples=["eyJsIjoidGFza3MiLCJrIjpbMTIsNDBdfQ.4bbb267d91c8"],
     )
 
 
@@ -50,8 +52,8 @@ class AgencyRef(BaseModel):
 class ItemRef(BaseModel):
     """A plan item named by its stable code."""
 
-    code: str
-    title: str | None
+    code: str = Field(examples=["B.3.1"])
+    title: str | None = Field(examples=["Nâng cấp hệ thống quản lý văn bản và điều hành công việc"])
 
 
 class Health(BaseModel):

@@ -9,6 +9,9 @@ from app.schemas.common import AgencyRef, ItemRef, LocalDateTime
 
 Compliance = Literal["on_time", "late", "missing"]
 
+_PERIOD = {"code": "annual-2026", "title": "Báo cáo kết quả thực hiện Kế hoạch năm 2026"}
+_COUNTS = {"on_time": 31, "late": 4, "missing": 3}
+
 
 class AgencyCompliance(BaseModel):
     agency: AgencyRef
@@ -20,19 +23,28 @@ class AgencyCompliance(BaseModel):
 
 
 class PeriodCompliance(BaseModel):
-    period: ItemRef
-    period_id: int
-    due_date: date
-    counts: dict[str, int] = Field(description="Agencies by status: on_time, late, missing.")
+    period: ItemRef = Field(examples=[_PERIOD])
+    period_id: int = Field(examples=[6])
+    due_date: date = Field(examples=["2026-12-01"])
+    counts: dict[str, int] = Field(
+        description="Agencies by status: on_time, late, missing.", examples=[_COUNTS]
+    )
     agencies: list[AgencyCompliance]
 
 
 class Dashboard(BaseModel):
     tasks_by_group: dict[str, dict[str, int]] = Field(
-        description="Per group A-F, tasks by derived status (headings with sub-items left out)."
+        description="Per group A-F, tasks by derived status (headings with sub-items left out).",
+        examples=[
+            {
+                "A": {"completed": 20, "on_track": 6, "behind": 3, "overdue": 2, "no_data": 4},
+                "B": {"completed": 9, "on_track": 3, "no_data": 3},
+            }
+        ],
     )
     targets_by_year: dict[str, dict[str, int]] = Field(
-        description="Per target year, indicator targets by attainment."
+        description="Per target year, indicator targets by attainment.",
+        examples=[{"2025": {"met": 18, "not_met": 7, "no_data": 5}, "2030": {"no_data": 21}}],
     )
     current_period: PeriodCompliance | None = Field(
         description="This year's annual period and who has reported."
@@ -41,41 +53,49 @@ class Dashboard(BaseModel):
 
 
 class StatusItem(BaseModel):
-    code: str
-    title: str
-    status: str
-    via: str | None = None
+    code: str = Field(examples=["A.I.1"])
+    title: str = Field(
+        examples=["Chương trình đào tạo nâng cao nhận thức và kỹ năng số trong các cơ quan đảng"]
+    )
+    status: str = Field(description="The task's derived status.", examples=["completed"])
+    via: str | None = Field(default=None, examples=[None])
 
 
 class Scorecard(BaseModel):
     agency: AgencyRef
-    tasks: dict[str, int] = Field(description="Tasks it leads, by derived status.")
+    tasks: dict[str, int] = Field(
+        description="Tasks it leads, by derived status.",
+        examples=[{"completed": 9, "on_track": 3, "behind": 1, "no_data": 2}],
+    )
     task_list: list[StatusItem]
-    targets: dict[str, int] = Field(description="Targets of indicators it leads, by attainment.")
+    targets: dict[str, int] = Field(
+        description="Targets of indicators it leads, by attainment.",
+        examples=[{"met": 4, "not_met": 1, "no_data": 6}],
+    )
     periods: list["PeriodStatus"] = Field(
         description="Its compliance in each period that asked it and is due by today."
     )
 
 
 class PeriodStatus(BaseModel):
-    period: ItemRef
-    due_date: date
+    period: ItemRef = Field(examples=[_PERIOD])
+    due_date: date = Field(examples=["2026-12-01"])
     status: Compliance
 
 
 class AssignmentItem(BaseModel):
-    code: str
-    title: str | None
+    code: str = Field(examples=["A.V.3"])
+    title: str | None = Field(examples=["Triển khai hệ thống phòng, chống mã độc tập trung"])
     role: Literal["lead", "coordinating"]
-    via: str | None
+    via: str | None = Field(examples=[None])
 
 
 class DuePeriod(BaseModel):
-    period: ItemRef
-    period_id: int
-    due_date: date
-    cutoff_date: date
-    report_id: int | None
+    period: ItemRef = Field(examples=[_PERIOD])
+    period_id: int = Field(examples=[6])
+    due_date: date = Field(examples=["2026-12-01"])
+    cutoff_date: date = Field(examples=["2026-11-15"])
+    report_id: int | None = Field(examples=[12])
     report_state: Literal["draft", "submitted", "approved", "returned"] | None
 
 

@@ -10,14 +10,29 @@ from app.schemas.common import AgencyRef, Page
 class DocumentRead(BaseModel):
     number: int = Field(description="Row number in Phụ lục 2.", examples=[1])
     code: str = Field(examples=["VB-01"])
-    title: str
+    title: str = Field(
+        examples=[
+            "Nghị quyết Tỉnh ủy về chuyển đổi số giai đoạn 2021-2025, định hướng đến năm 2030"
+        ]
+    )
     type: str = Field(examples=["Nghị quyết"])
     recurrence: Literal["once", "annual"]
     lead: list[AgencyRef]
-    coordinating: list[AgencyRef]
-    lead_text: str
-    coordinating_text: str
-    note: str | None
+    coordinating: list[AgencyRef] = Field(
+        examples=[
+            [
+                {
+                    "code": "G_SBN",
+                    "name": "Các sở, ban, ngành",
+                    "short_name": "Sở, ban, ngành",
+                    "kind": "group",
+                }
+            ]
+        ]
+    )
+    lead_text: str = Field(examples=["Sở TTTT"])
+    coordinating_text: str = Field(examples=["Sở, ban, ngành; UBND cấp huyện"])
+    note: str | None = Field(examples=[None])
 
 
 class DocumentPage(Page[DocumentRead]):

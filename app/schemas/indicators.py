@@ -7,49 +7,69 @@ from pydantic import BaseModel, Field
 
 from app.schemas.common import AgencyRef, Page
 
+_VPUBND = {
+    "code": "VPUBND",
+    "name": "Văn phòng UBND tỉnh",
+    "short_name": "VP UBND tỉnh",
+    "kind": "office",
+}
+
 
 class ValuePointRead(BaseModel):
-    value: float | None
-    achieved: bool | None
+    value: float | None = Field(examples=[92.5])
+    achieved: bool | None = Field(examples=[None])
     as_of: date
     level: Literal["province", "district", "commune"] | None
-    district: str | None = Field(description="District-level agency code, when for one.")
+    district: str | None = Field(
+        description="District-level agency code, when for one.", examples=[None]
+    )
     provenance: Literal["self_reported", "verified", "measured"]
-    source: str
-    period: str
+    source: str = Field(examples=["Hệ thống quản lý văn bản và điều hành của tỉnh"])
+    period: str = Field(examples=["annual-2026"])
 
 
 class TargetRead(BaseModel):
     code: str = Field(examples=["CT-2025-01.1"])
-    metric: str
+    metric: str = Field(examples=["Hồ sơ công việc được xử lý trên môi trường mạng"])
     kind: Literal["numeric", "qualitative"]
     comparator: Literal["gte", "gt", "eq", "lte"] | None = Field(
         description="gte: at least; gt: more than; eq: exactly; lte: at most."
     )
-    value: float | None
-    unit: str | None
+    value: float | None = Field(examples=[90])
+    unit: str | None = Field(examples=["percent"])
     level: Literal["province", "district", "commune"] | None
-    deadline_year: int
-    baseline: float | None
-    text: str = Field(description="The words of the plan this target was read from.")
+    deadline_year: int = Field(examples=[2025])
+    baseline: float | None = Field(examples=[None])
+    text: str = Field(
+        description="The words of the plan this target was read from.",
+        examples=["90% hồ sơ công việc tại cấp tỉnh"],
+    )
     attainment: Literal["met", "not_met", "no_data"] = Field(
         description="From the latest approved province-wide value; rules in the API description."
     )
-    progress_ratio: float | None = Field(description="0-1 when not met (numeric targets).")
+    progress_ratio: float | None = Field(
+        description="0-1 when not met (numeric targets).", examples=[None]
+    )
     series: list[ValuePointRead] = Field(description="Approved values, oldest first.")
 
 
 class IndicatorRead(BaseModel):
     code: str = Field(examples=["CT-2025-01"])
     target_year: int = Field(examples=[2025])
-    number: int
-    text: str
-    lead: list[AgencyRef]
+    number: int = Field(examples=[1])
+    text: str = Field(
+        examples=[
+            "90% hồ sơ công việc tại cấp tỉnh; 80% hồ sơ công việc tại cấp huyện và 70% hồ sơ "
+            "công việc tại cấp xã được xử lý trên môi trường mạng (trừ hồ sơ công việc thuộc "
+            "phạm vi bí mật nhà nước)"
+        ]
+    )
+    lead: list[AgencyRef] = Field(examples=[[_VPUBND]])
     coordinating: list[AgencyRef]
-    lead_text: str
-    coordinating_text: str
-    lead_note: str | None
-    footnotes: list[str]
+    lead_text: str = Field(examples=["VP UBND tỉnh"])
+    coordinating_text: str = Field(examples=["Sở TTTT"])
+    lead_note: str | None = Field(examples=[None])
+    footnotes: list[str] = Field(examples=[[]])
     targets: list[TargetRead]
 
 

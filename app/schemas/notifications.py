@@ -6,7 +6,7 @@ from app.schemas.common import LocalDateTime, Page
 
 
 class NotificationRead(BaseModel):
-    id: int
+    id: int = Field(examples=[88])
     kind: str = Field(
         description="What happened: `report_returned`, `report_approved`, `item_reopened`, "
         "`period_opened`, `period_due_soon` or `period_overdue`.",
@@ -16,10 +16,14 @@ class NotificationRead(BaseModel):
         description="The notice in the negotiated language (Accept-Language: vi or en).",
         examples=["Báo cáo “Báo cáo đột xuất” đã bị trả lại: Bổ sung số liệu cấp huyện."],
     )
-    report_id: int | None = Field(description="The report concerned, if any.")
-    period_id: int | None = Field(description="The reporting period concerned, if any.")
+    report_id: int | None = Field(description="The report concerned, if any.", examples=[12])
+    period_id: int | None = Field(
+        description="The reporting period concerned, if any.", examples=[7]
+    )
     created_at: LocalDateTime
-    read_at: LocalDateTime | None = Field(description="When it was marked read; null if unread.")
+    read_at: LocalDateTime | None = Field(
+        description="When it was marked read; null if unread.", examples=[None]
+    )
 
 
 class NotificationPage(Page[NotificationRead]):

@@ -11,15 +11,20 @@ PeriodStatus = Literal["planned", "open", "closed"]
 
 
 class PeriodRead(BaseModel):
-    id: int
+    id: int = Field(examples=[6])
     code: str = Field(examples=["annual-2026"])
     kind: Literal["annual", "ad_hoc"]
-    year: int
-    title: str
-    instructions: str | None
-    due_date: date = Field(description="Reports submitted after the end of this day are late.")
-    cutoff_date: date = Field(description="The figures of the period are as of this date.")
-    status: PeriodStatus
+    year: int = Field(examples=[2026])
+    title: str = Field(examples=["Báo cáo kết quả thực hiện Kế hoạch năm 2026"])
+    instructions: str | None = Field(examples=[None])
+    due_date: date = Field(
+        description="Reports submitted after the end of this day are late.",
+        examples=["2026-12-01"],
+    )
+    cutoff_date: date = Field(
+        description="The figures of the period are as of this date.", examples=["2026-11-15"]
+    )
+    status: PeriodStatus = Field(examples=["open"])
     agencies: list[AgencyRef] = Field(description="The agencies asked to report.")
 
 
@@ -28,14 +33,23 @@ class PeriodCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    title: str = Field(min_length=1, max_length=300)
-    instructions: str | None = Field(default=None, max_length=5000)
-    due_date: date
-    cutoff_date: date
+    title: str = Field(
+        min_length=1,
+        max_length=300,
+        examples=["Báo cáo đột xuất tình hình triển khai nền tảng LGSP"],
+    )
+    instructions: str | None = Field(
+        default=None,
+        max_length=5000,
+        examples=["Báo cáo số hệ thống đã kết nối LGSP và các khó khăn, vướng mắc."],
+    )
+    due_date: date = Field(examples=["2026-07-15"])
+    cutoff_date: date = Field(examples=["2026-06-30"])
     agencies: list[str] | None = Field(
         default=None,
         max_length=200,
         description="Agency codes asked; default: every agency that leads something.",
+        examples=[["STTTT", "SYT", "SGDDT"]],
     )
 
 
@@ -44,8 +58,8 @@ class PeriodUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    status: PeriodStatus | None = None
-    due_date: date | None = None
+    status: PeriodStatus | None = Field(default=None, examples=["open"])
+    due_date: date | None = Field(default=None, examples=["2026-12-08"])
     cutoff_date: date | None = None
     title: str | None = Field(default=None, min_length=1, max_length=300)
     instructions: str | None = Field(default=None, max_length=5000)

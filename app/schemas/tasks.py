@@ -1,7 +1,7 @@
 """Task contracts (Phụ lục 3)."""
 
 from datetime import date
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -15,47 +15,46 @@ class TaskProgress(BaseModel):
     """Approved progress as published: internal difficulties stay with the report."""
 
     status: Literal["not_started", "in_progress", "completed", "suspended"]
-    percent_complete: int
-    public_summary: str
-    period: str = Field(description="Code of the reporting period.")
+    percent_complete: int = Field(examples=[60])
+    public_summary: str = Field(
+        examples=["Đã tổ chức 12 lớp bồi dưỡng kỹ năng số cho 1.200 cán bộ, công chức."]
+    )
+    period: str = Field(description="Code of the reporting period.", examples=["annual-2026"])
     as_of: date = Field(description="The period's data cut-off date.")
     approved_at: LocalDateTime | None
 
 
-class TaskSummary(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "code": "A.I.1",
-                    "group": "A",
-                    "subgroup": "A.I",
-                    "parent": None,
-                    "number": "1",
-                    "title": "Chương trình đào tạo nâng cao nhận thức và kỹ năng số trong các cơ "
-                    "quan đảng, cơ quan nhà nước, tổ chức chính trị - xã hội (bao gồm cả nhận "
-                    "thức về an toàn thông tin)",
-                    "lead": [
-                        {
-                            "code": "STTTT",
-                            "name": "Sở Thông tin và Truyền thông",
-                            "short_name": "Sở TTTT",
-                            "kind": "department",
-                        }
-                    ],
-                    "coordinating": [],
-                    "lead_text": "Sở TTTT",
-                    "lead_note": None,
-                    "start_year": 2021,
-                    "end_year": 2022,
-                    "recurrence": "once",
-                    "derived_status": "on_track",
-                    "judged_year": None,
-                    "progress": None,
-                }
-            ]
+TASK_SUMMARY_EXAMPLE: dict[str, Any] = {
+    "code": "A.I.1",
+    "group": "A",
+    "subgroup": "A.I",
+    "parent": None,
+    "number": "1",
+    "title": "Chương trình đào tạo nâng cao nhận thức và kỹ năng số trong các cơ "
+    "quan đảng, cơ quan nhà nước, tổ chức chính trị - xã hội (bao gồm cả nhận "
+    "thức về an toàn thông tin)",
+    "lead": [
+        {
+            "code": "STTTT",
+            "name": "Sở Thông tin và Truyền thông",
+            "short_name": "Sở TTTT",
+            "kind": "department",
         }
-    )
+    ],
+    "coordinating": [],
+    "lead_text": "Sở TTTT",
+    "lead_note": None,
+    "start_year": 2021,
+    "end_year": 2022,
+    "recurrence": "once",
+    "derived_status": "on_track",
+    "judged_year": None,
+    "progress": None,
+}
+
+
+class TaskSummary(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [TASK_SUMMARY_EXAMPLE]})
 
     code: str = Field(description="Stable code: group, sub-group and number, e.g. A.I.1, B.3.2.")
     group: str = Field(description="Group code A-F.")
@@ -76,6 +75,25 @@ class TaskSummary(BaseModel):
 
 
 class TaskRead(TaskSummary):
+    # Its own example: the one inherited from TaskSummary lacks the fields added here.
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    **TASK_SUMMARY_EXAMPLE,
+                    "full_text": TASK_SUMMARY_EXAMPLE["title"],
+                    "deliverables": [],
+                    "group_title": "Phát triển nền tảng cho chuyển đổi số",
+                    "subgroup_title": "Nhóm Chương trình, Dự án nâng chuyển đổi nhận thức",
+                    "source_section": {"code": "II.1.a", "title": "Chuyển đổi nhận thức"},
+                    "subtasks": [],
+                    "note": None,
+                    "progress_history": [],
+                }
+            ]
+        }
+    )
+
     full_text: str
     deliverables: list[str]
     group_title: str

@@ -9,11 +9,11 @@ USERNAME_PATTERN = r"^[a-z0-9._-]{3,64}$"
 
 
 class UserRead(BaseModel):
-    id: int
+    id: int = Field(examples=[5])
     username: str = Field(examples=["nguyen.van.a"])
     full_name: str = Field(examples=["Nguyễn Văn A"])
-    email: str | None
-    phone: str | None
+    email: str | None = Field(examples=["nguyen.van.a@haiduong.gov.vn"])
+    phone: str | None = Field(examples=["0220 3853 555"])
     agency: AgencyRef
     role: Role
     is_active: bool
@@ -36,15 +36,21 @@ class _Body(BaseModel):
 class UserCreate(_Body):
     username: str = Field(pattern=USERNAME_PATTERN, examples=["tran.thi.b"])
     full_name: str = Field(min_length=1, max_length=200, examples=["Trần Thị B"])
-    email: EmailStr | None = Field(default=None, max_length=254)
-    phone: str | None = Field(default=None, max_length=32, pattern=r"^\+?[0-9 .-]{6,32}$")
-    password: str = Field(min_length=1, max_length=256)
+    email: EmailStr | None = Field(
+        default=None, max_length=254, examples=["tran.thi.b@haiduong.gov.vn"]
+    )
+    phone: str | None = Field(
+        default=None, max_length=32, pattern=r"^\+?[0-9 .-]{6,32}$", examples=["0220 3853 555"]
+    )
+    password: str = Field(min_length=1, max_length=256, examples=["Mat-khau-tam-2026"])
     agency: str = Field(max_length=32, pattern=r"^[A-Z0-9_]+$", examples=["SYT"])
     role: Role
 
 
 class UserUpdate(_Body):
-    full_name: str | None = Field(default=None, min_length=1, max_length=200)
+    full_name: str | None = Field(
+        default=None, min_length=1, max_length=200, examples=["Trần Thị Bích"]
+    )
     email: EmailStr | None = Field(default=None, max_length=254)
     phone: str | None = Field(default=None, max_length=32, pattern=r"^\+?[0-9 .-]{6,32}$")
     agency: str | None = Field(default=None, max_length=32, pattern=r"^[A-Z0-9_]+$")
@@ -53,12 +59,12 @@ class UserUpdate(_Body):
 
 
 class PasswordChange(_Body):
-    current_password: str = Field(min_length=1, max_length=256)
-    new_password: str = Field(min_length=1, max_length=256)
+    current_password: str = Field(min_length=1, max_length=256, examples=["Mat-khau-tam-2026"])
+    new_password: str = Field(min_length=1, max_length=256, examples=["Chuyen-doi-so-2358"])
 
 
 class PasswordReset(_Body):
-    new_password: str = Field(min_length=1, max_length=256)
+    new_password: str = Field(min_length=1, max_length=256, examples=["Mat-khau-tam-2027"])
 
 
 class UserPage(Page[UserRead]):

@@ -70,9 +70,9 @@ class WebhookRead(BaseModel):
     id: int
     url: str = Field(examples=["https://lgsp.haiduong.gov.vn/hooks/dxplan"])
     events: list[WebhookEvent]
-    description: str
+    description: str = Field(examples=["LGSP: báo cáo đã duyệt"])
     active: bool
-    version: int
+    version: int = Field(examples=[1])
     created_at: LocalDateTime
     updated_at: LocalDateTime
 
@@ -96,8 +96,8 @@ class DeliveryRead(BaseModel):
     next_attempt_at: LocalDateTime | None = Field(
         description="When the next attempt is due; null once delivered or failed."
     )
-    last_status_code: int | None
-    last_error: str | None
+    last_status_code: int | None = Field(examples=[503])
+    last_error: str | None = Field(examples=["HTTP 503"])
     created_at: LocalDateTime
     delivered_at: LocalDateTime | None
     redelivery_of_id: int | None = Field(description="The delivery this one repeats.")
@@ -110,14 +110,38 @@ class DeliveryPage(Page[DeliveryRead]):
 class AttemptRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
-    attempt: int
+    attempt: int = Field(examples=[1])
     at: LocalDateTime
-    duration_ms: int
-    status_code: int | None = Field(description="The receiver's answer; null when none came.")
-    error: str | None
-    response_excerpt: str | None = Field(description="The first 500 characters of the answer.")
+    duration_ms: int = Field(examples=[84])
+    status_code: int | None = Field(
+        description="The receiver's answer; null when none came.", examples=[503]
+    )
+    error: str | None = Field(examples=["HTTP 503"])
+    response_excerpt: str | None = Field(
+        description="The first 500 characters of the answer.", examples=["Service Unavailable"]
+    )
 
 
 class DeliveryDetail(DeliveryRead):
-    payload: dict[str, Any] = Field(description="The JSON body posted to the receiver.")
+    payload: dict[str, Any] = Field(
+        description="The JSON body posted to the receiver.",
+        examples=[
+            {
+                "id": "5f0c2a8e-4b7d-4a51-9c1e-2d3f6a7b8c90",
+                "type": "report.approved",
+                "occurred_at": "2026-11-20T09:30:00+07:00",
+                "data": {
+                    "report": {
+                        "id": 42,
+                        "agency": "SYT",
+                        "period_id": 6,
+                        "period_code": "annual-2026",
+                        "state": "approved",
+                        "version": 3,
+                    },
+                    "comment": None,
+                },
+            }
+        ],
+    )
     attempt_log: list[AttemptRead]
