@@ -33,7 +33,11 @@ def get_app_settings(request: Request) -> Settings:
     return settings
 
 
-SessionDep = Annotated[AsyncSession, Depends(get_session)]
+# scope="function": the transaction commits when the route returns, before the answer is
+# sent, so a client never sees success for a write that then fails to commit, and a read
+# right after a write's answer sees the write. (FastAPI's default, "request", runs the exit
+# code after the response is sent.)
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 
 
