@@ -1,5 +1,7 @@
 """Conditional GETs: strong ETags, Cache-Control, 304 with no body."""
 
+import re
+
 import httpx
 
 from tests.factories import Account
@@ -40,7 +42,7 @@ async def test_version_etags_of_routes_are_kept(
 ) -> None:
     url = f"/api/v1/users/{accounts['officer'].id}"
     response = await client.get(url, headers=accounts["admin"].headers)
-    assert response.headers["etag"] == f'"user-{accounts["officer"].id}-v1"'
+    assert response.headers["etag"].startswith(f'"user-{accounts["officer"].id}-v1-')
     cached = await client.get(
         url, headers={**accounts["admin"].headers, "If-None-Match": response.headers["etag"]}
     )
@@ -101,5 +103,51 @@ async def test_version_etag_survives_gzip(
     )
     zipped = await client.get(url, headers={**officer.headers, "Accept-Encoding": "gzip"})
     assert zipped.headers["content-encoding"] == "gzip"
-    # The version tag is what If-Match needs, compressed or not.
-    assert zipped.headers["etag"] == f'"report-{report["id"]}-v1"'
+    # The version tag (what If-Match needs) plus the answer's hash, compressed or not.
+    assert re.fullmatch(rf'"report-{report["id"]}-v1-[0-9a-f]{{16}}-gzip"', zipped.headers["etag"])
+
+
+async def test_an_answer_that_changed_under_the_same_version_is_not_304(
+    client: httpx.AsyncClient, accounts: dict[str, Account]
+) -> None:
+    """A report's version does not move when an item is added, but its answer does."""
+    from tests.test_reporting import new_period
+
+    officer = accounts["officer"]
+    period = await new_period(client, accounts["reviewer"], ["SYT"])
+    created = await client.post(
+        "/api/v1/reports", headers=officer.headers, json={"period_id": period["id"]}
+    )
+    url = f"/api/v1/reports/{created.json()['id']}"
+    before = await client.get(url, headers=officer.headers)
+    added = await client.post(
+        f"{url}/task-updates",
+        headers=officer.headers,
+        json={"task": "E.1", "status": "in_progress", "percent_complete": 5},
+    )
+    assert added.status_code == 201, added.text
+    after = await client.get(
+        url, headers={**officer.headers, "If-None-Match": before.headers["etag"]}
+    )
+    assert after.status_code == 200
+    version = f'"report-{created.json()["id"]}-v1-'
+    assert before.headers["etag"].startswith(version) and after.headers["etag"].startswith(version)
+    assert after.json()["counts"]["task_updates"] == before.json()["counts"]["task_updates"] + 1
+    # A selection of fields is another representation: no 304 against the whole answer.
+    partial = await client.get(
+        url,
+        params={"fields": "state"},
+        headers={**officer.headers, "If-None-Match": after.headers["etag"]},
+    )
+    assert (partial.status_code, partial.json()) == (200, {"state": "draft"})
+    # If-Match takes the version from a GET's tag, whoever's answer it came from.
+    lead = accounts["agency_lead"]
+    submitted = await client.post(
+        f"{url}/submit", headers={**lead.headers, "If-Match": after.headers["etag"]}
+    )
+    assert submitted.status_code == 200, submitted.text
+    assert submitted.headers["etag"] == f'"report-{created.json()["id"]}-v2"'
+    stale = await client.post(
+        f"{url}/withdraw", headers={**lead.headers, "If-Match": after.headers["etag"]}
+    )
+    assert stale.status_code == 412

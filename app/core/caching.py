@@ -1,13 +1,17 @@
 """Conditional and compressed GETs for phones on poor networks.
 
-Every successful JSON GET under /api/v1 gets a strong ETag (a hash of its body, unless the
-route set a version ETag of its own) and a Cache-Control: public with a max-age for the
-public, private for a signed-in caller. A matching If-None-Match answers 304 with no body.
-A `fields=` selection (app.core.fields) is applied first, so its ETag is its own.
-Bodies of at least GZIP_MIN_BYTES are gzip-compressed for clients that accept it; small
-ones are sent as they are, since compressing them costs more than it saves. A compressed
-representation has its own strong ETag (suffix "-gzip"), except the version ETags routes set
-on objects, which name a version for If-Match rather than bytes.
+Every successful JSON GET under /api/v1 gets a strong ETag naming its exact bytes, and a
+Cache-Control: public with a max-age for the public, private for a signed-in caller. A
+matching If-None-Match answers 304 with no body. A `fields=` selection (app.core.fields) is
+applied first, so its ETag is its own. Bodies of at least GZIP_MIN_BYTES are gzip-compressed
+for clients that accept it; small ones are sent as they are, since compressing them costs
+more than it saves; a compressed representation has its own ETag (suffix "-gzip").
+
+Where the route set a version tag for If-Match (`"report-7-v3"`), the ETag keeps it as a
+prefix and adds the body's hash (`"report-7-v3-<hash>"`): the object's version does not cover
+everything its answer shows (its items, the caller's allowed actions), so a version alone
+would answer 304 for a changed answer. If-Match accepts the tag with or without the hash
+(app.core.http.check_if_match).
 """
 
 import gzip
@@ -92,14 +96,12 @@ class ConditionalGetMiddleware:
         send: Send,
     ) -> None:
         headers = MutableHeaders(raw=list(start["headers"]))
-        # A route's own ETag names the object's version (clients send it back in If-Match),
-        # so it stays as it is; a body-hash ETag names the bytes, so gzip gets its own.
+        digest = hashlib.blake2b(body, digest_size=16).hexdigest()
         version_tag = headers.get("etag")
-        etag = version_tag or '"' + hashlib.blake2b(body, digest_size=16).hexdigest() + '"'
+        etag = f'{version_tag[:-1]}-{digest[:16]}"' if version_tag else f'"{digest}"'
         if wants_gzip and len(body) >= GZIP_MIN_BYTES:
             body = gzip.compress(body, compresslevel=5, mtime=0)
-            if version_tag is None:
-                etag = etag[:-1] + '-gzip"'
+            etag = etag[:-1] + '-gzip"'
             headers["Content-Encoding"] = "gzip"
         headers["Content-Length"] = str(len(body))
         headers["ETag"] = etag
