@@ -1,6 +1,7 @@
 """Application factory: settings, lifespan (engine made and disposed here), routers."""
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -44,6 +45,7 @@ from app.services.progress import DERIVED_STATUS_RULES
 from app.services.webhooks import run_worker
 
 API_PREFIX = "/api/v1"
+logger = logging.getLogger(__name__)
 
 DESCRIPTION = """
 Plan views of **Smart Hải Dương**: Hải Dương province's digital-transformation action plan
@@ -102,9 +104,13 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
     finally:
         stop.set()
-        if worker is not None:
-            await worker
-        await engine.dispose()
+        try:
+            if worker is not None:  # a pass in flight ends within the webhook timeout
+                await asyncio.wait_for(worker, settings.webhook_timeout_seconds + 5)
+        except Exception:
+            logger.exception("webhook worker did not stop cleanly")
+        finally:
+            await engine.dispose()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

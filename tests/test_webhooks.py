@@ -52,6 +52,9 @@ class Receiver:
     script: list[int] = field(default_factory=list)
     received: list[Received] = field(default_factory=list)
     url: str = ""
+    answer_body: bytes | None = None  # instead of the usual one
+    trickle: float = 0.0  # seconds between the bytes of the answer
+    delay: float = 0.0  # seconds before answering at all
 
     def answer(self) -> int:
         return self.script.pop(0) if self.script else 200
@@ -71,10 +74,18 @@ def receiver() -> Iterator[Receiver]:
                 )
                 status = state.answer()
             payload = b'{"ok": true}' if status < 300 else b"temporarily down"
+            payload = state.answer_body if state.answer_body is not None else payload
+            time.sleep(state.delay)
             self.send_response(status)
             self.send_header("Content-Length", str(len(payload)))
             self.end_headers()
-            self.wfile.write(payload)
+            for index in range(len(payload)):
+                try:
+                    self.wfile.write(payload[index : index + 1])
+                    self.wfile.flush()
+                except OSError:
+                    return  # the client gave up
+                time.sleep(state.trickle)
 
         def log_message(self, format: str, *args: Any) -> None:
             pass
@@ -209,7 +220,7 @@ async def test_register_read_change_delete(
     )
     assert stale.status_code == 412
     etag = (await client.get(url, headers=admin.headers)).headers["etag"]
-    assert etag == f'"webhook-{hook["id"]}-v1"'
+    assert etag.startswith(f'"webhook-{hook["id"]}-v1-')
     changed = await client.patch(url, headers={**admin.headers, "If-Match": etag}, json=change)
     assert changed.status_code == 200, changed.text
     assert (changed.json()["events"], changed.json()["description"]) == (["report.approved"], "IOC")
@@ -622,3 +633,105 @@ def test_cli_posts_what_is_due(
     [got] = receiver.received
     verify(secret, got)
     assert (got.json["type"], got.json["data"]) == ("report.approved", {"report": {"id": 0}})
+
+
+async def test_an_answer_is_bounded_in_time_and_logged_safely(
+    client: httpx.AsyncClient,
+    sessionmaker: Any,
+    team: dict[str, Account],
+    hook: dict[str, Any],
+    receiver: Receiver,
+) -> None:
+    admin = team["admin"]
+    receiver.delay = 2.0  # no answer within the 1 s allowed
+    await new_period(client, team["reviewer"], ["SNNPTNT"])
+    started = time.perf_counter()
+    await drain(client, sessionmaker, webhook_timeout_seconds=1.0)
+    assert time.perf_counter() - started < 1.9
+    [slow] = await deliveries(client, admin, hook["id"])
+    assert (slow["status"], slow["attempts"], slow["last_status_code"]) == ("pending", 1, None)
+    assert slow["last_error"] == "Timeout: no answer within 1 s"
+
+    # 200 at once, then the body one byte every 0.2 s: each read is quick, the whole is
+    # not. The status decides; the log keeps what came before the deadline, NULs left out
+    # (PostgreSQL text cannot hold them).
+    receiver.delay = 0.0
+    receiver.answer_body = b"ok\x00\x00" + b"." * 30
+    receiver.trickle = 0.2
+    started = time.perf_counter()
+    await drain(
+        client, sessionmaker, datetime.now(UTC) + timedelta(minutes=5), webhook_timeout_seconds=1.0
+    )
+    assert time.perf_counter() - started < 3
+    detail = (
+        await client.get(
+            f"{API}/webhooks/{hook['id']}/deliveries/{slow['id']}", headers=admin.headers
+        )
+    ).json()
+    assert (detail["status"], detail["attempts"], detail["last_status_code"]) == (
+        "delivered",
+        2,
+        200,
+    )
+    excerpt = detail["attempt_log"][-1]["response_excerpt"]
+    assert excerpt.startswith("ok.") and 2 < len(excerpt) < 12
+
+
+async def test_a_result_is_recorded_only_under_the_lease(
+    client: httpx.AsyncClient,
+    sessionmaker: Any,
+    team: dict[str, Account],
+    hook: dict[str, Any],
+) -> None:
+    """A worker that lost its lease (another took the delivery over) or whose delivery went
+    with its webhook records nothing and does not fail."""
+    from app.services import webhooks as service
+
+    admin = team["admin"]
+    await new_period(client, team["reviewer"], ["SNNPTNT"])
+    settings = app_settings(client)
+    now = datetime.now(UTC) + timedelta(seconds=1)
+    claimed = [c for c in await service._claim(sessionmaker, now, 60, 100) if c.url == hook["url"]]
+    [mine] = claimed
+    assert await service._claim(sessionmaker, now, 60, 100) == []  # leased: nobody else
+    # Later, after the lease ran out, another worker takes it over.
+    [theirs] = [
+        c
+        for c in await service._claim(sessionmaker, now + timedelta(seconds=61), 60, 100)
+        if c.id == mine.id
+    ]
+    outcome = {"status_code": 500, "error": "HTTP 500", "response_excerpt": None, "duration_ms": 1}
+    assert await service._record(sessionmaker, settings, mine, outcome, now) is False
+    done = {"status_code": 200, "error": None, "response_excerpt": None, "duration_ms": 1}
+    assert await service._record(sessionmaker, settings, theirs, done, now) is True
+    [delivery] = await deliveries(client, admin, hook["id"])
+    assert (delivery["status"], delivery["attempts"]) == ("delivered", 1)
+
+    # A delivery whose webhook is deleted while it is in flight.
+    await new_period(client, team["reviewer"], ["SNNPTNT"])
+    [flying] = [c for c in await service._claim(sessionmaker, now, 60, 100) if c.url == hook["url"]]
+    hook_url = f"{API}/webhooks/{hook['id']}"
+    etag = (await client.get(hook_url, headers=admin.headers)).headers["etag"]
+    assert (
+        await client.delete(hook_url, headers={**admin.headers, "If-Match": etag})
+    ).status_code == 204
+    assert await service._record(sessionmaker, settings, flying, done, now) is False
+
+
+async def test_a_secret_is_used_exactly_as_given(
+    client: httpx.AsyncClient, sessionmaker: Any, team: dict[str, Account], receiver: Receiver
+) -> None:
+    secret = "  khoá bí mật có dấu cách  "
+    made = await client.post(
+        f"{API}/webhooks",
+        headers=team["admin"].headers,
+        json={"url": receiver.url, "secret": secret, "events": ["period.opened"]},
+    )
+    assert made.status_code == 201, made.text
+    await new_period(client, team["reviewer"], ["SNNPTNT"])
+    await drain(client, sessionmaker)
+    [got] = receiver.received
+    verify(secret, got)
+    hook_url = f"{API}/webhooks/{made.json()['id']}"
+    etag = (await client.get(hook_url, headers=team["admin"].headers)).headers["etag"]
+    await client.delete(hook_url, headers={**team["admin"].headers, "If-Match": etag})

@@ -41,7 +41,9 @@ def _distinct(events: list[str] | None) -> list[str] | None:
 
 
 class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    # No whitespace stripping: a secret is used exactly as given (trimmed, every signature
+    # would fail at the receiver).
+    model_config = ConfigDict(extra="forbid")
 
 
 class WebhookCreate(_Body):

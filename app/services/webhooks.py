@@ -126,7 +126,17 @@ class TaskStatusWatch:
         self.before: dict[int, str] = {}
 
     async def start(self, session: AsyncSession, task_ids: Sequence[int]) -> None:
-        self.before = await _task_statuses(session, task_ids) if task_ids else {}
+        if not task_ids:
+            return
+        # Two reports on one task (its lead's and a coordinator's) approved at once would
+        # each see the other's state as before: the task rows serialize them.
+        await session.execute(
+            select(col(Task.id))
+            .where(col(Task.id).in_(task_ids))
+            .order_by(col(Task.id))
+            .with_for_update()
+        )
+        self.before = await _task_statuses(session, task_ids)
 
     async def finish(self, session: AsyncSession, report_id: int) -> None:
         if not self.before:
@@ -167,11 +177,13 @@ class _Claimed:
     attempts: int
     url: str
     secret: str
+    lease: datetime  # the lease this worker holds: the result is recorded only under it
 
 
 async def _claim(
     sessionmaker: async_sessionmaker[AsyncSession], now: datetime, lease: float, limit: int
 ) -> list[_Claimed]:
+    lease_until = now + timedelta(seconds=lease)
     async with sessionmaker() as session, session.begin():
         rows = await session.execute(
             text(
@@ -185,12 +197,32 @@ async def _claim(
                 "  FOR UPDATE OF d2 SKIP LOCKED)"
                 " RETURNING d.id, d.payload, d.event, d.event_id, d.attempts, w.url, w.secret"
             ),
-            {"now": now, "lease_until": now + timedelta(seconds=lease), "limit": limit},
+            {"now": now, "lease_until": lease_until, "limit": limit},
         )
-        return [_Claimed(*row) for row in rows.all()]
+        return [
+            _Claimed(
+                id=row.id,
+                payload=row.payload,
+                event=row.event,
+                event_id=row.event_id,
+                attempts=row.attempts,
+                url=row.url,
+                secret=row.secret,
+                lease=lease_until,
+            )
+            for row in rows.all()
+        ]
+
+
+def _clean(value: str) -> str | None:
+    """Text fit for a log column: no NUL (PostgreSQL refuses it), at most EXCERPT long."""
+    return value.replace("\x00", "")[:EXCERPT] or None
 
 
 async def _post(client: httpx.AsyncClient, item: _Claimed, seconds: float) -> dict[str, Any]:
+    """One attempt, bounded as a whole by `seconds` (httpx's own timeout bounds each read,
+    not the whole answer); the status decides, and at most EXCERPT bytes of the answer are
+    read for the log."""
     body = orjson.dumps(item.payload)
     headers = {
         "Content-Type": "application/json",
@@ -201,17 +233,36 @@ async def _post(client: httpx.AsyncClient, item: _Claimed, seconds: float) -> di
         SIGNATURE_HEADER: sign(item.secret, int(time.time()), body),
     }
     started = time.perf_counter()
+    deadline = asyncio.get_running_loop().time() + seconds
     outcome: dict[str, Any] = {"status_code": None, "error": None, "response_excerpt": None}
     try:
-        response = await client.post(item.url, content=body, headers=headers, timeout=seconds)
+        async with asyncio.timeout_at(deadline):
+            request = client.build_request("POST", item.url, content=body, headers=headers)
+            response = await client.send(request, stream=True)
+    except TimeoutError:
+        outcome["error"] = f"Timeout: no answer within {seconds:g} s"
+    except httpx.HTTPError as exc:
+        outcome["error"] = _clean(
+            f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        )
+    else:
+        # The status decides; the start of the body is only for the log, read until the
+        # same deadline.
         outcome["status_code"] = response.status_code
-        outcome["response_excerpt"] = response.text[:EXCERPT] or None
         if not 200 <= response.status_code < 300:
             outcome["error"] = f"HTTP {response.status_code}"
-    except httpx.HTTPError as exc:
-        outcome["error"] = (f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)[
-            :EXCERPT
-        ]
+        excerpt = b""
+        try:
+            async with asyncio.timeout_at(deadline):
+                async for chunk in response.aiter_raw():
+                    excerpt += chunk
+                    if len(excerpt) >= EXCERPT:
+                        break
+        except (TimeoutError, httpx.HTTPError):
+            pass
+        finally:
+            await response.aclose()
+        outcome["response_excerpt"] = _clean(excerpt.decode("utf-8", errors="replace"))
     outcome["duration_ms"] = round((time.perf_counter() - started) * 1000)
     return outcome
 
@@ -223,6 +274,8 @@ async def _record(
     outcome: dict[str, Any],
     now: datetime,
 ) -> bool:
+    """Record the attempt, only while this worker still holds the delivery's lease and the
+    delivery still exists (its webhook may have been deleted meanwhile)."""
     attempt = item.attempts + 1
     ok = outcome["error"] is None
     values: dict[str, Any] = {
@@ -238,10 +291,20 @@ async def _record(
     else:
         values["next_attempt_at"] = now + timedelta(seconds=backoff(settings, attempt))
     async with sessionmaker() as session, session.begin():
-        session.add(WebhookAttempt(delivery_id=item.id, attempt=attempt, at=now, **outcome))
-        await session.execute(
-            update(WebhookDelivery).where(col(WebhookDelivery.id) == item.id).values(**values)
+        held = await session.execute(
+            update(WebhookDelivery)
+            .where(
+                col(WebhookDelivery.id) == item.id,
+                col(WebhookDelivery.status) == "pending",
+                col(WebhookDelivery.locked_until) == item.lease,
+            )
+            .values(**values)
+            .returning(col(WebhookDelivery.id))
         )
+        if held.first() is None:
+            log.warning("webhook delivery %s: lease lost or delivery gone; not recorded", item.id)
+            return False
+        session.add(WebhookAttempt(delivery_id=item.id, attempt=attempt, at=now, **outcome))
     return ok
 
 
@@ -256,14 +319,20 @@ async def deliver_due(
     """One pass: post the deliveries due at `now` (default: the clock). Returns (attempted,
     delivered)."""
     at = now or utcnow()
-    claimed = await _claim(sessionmaker, at, settings.webhook_timeout_seconds + 30, limit)
+    # The lease outlasts an attempt (bounded by the timeout) with a wide margin, so no other
+    # worker takes a delivery while it is being posted.
+    lease = 2 * settings.webhook_timeout_seconds + 30
+    claimed = await _claim(sessionmaker, at, lease, limit)
 
     async def one(item: _Claimed) -> bool:
         outcome = await _post(client, item, settings.webhook_timeout_seconds)
         return await _record(sessionmaker, settings, item, outcome, now or utcnow())
 
-    results = await asyncio.gather(*(one(item) for item in claimed))
-    return len(claimed), sum(results)
+    results = await asyncio.gather(*(one(item) for item in claimed), return_exceptions=True)
+    for item, result in zip(claimed, results, strict=True):
+        if isinstance(result, BaseException):
+            log.error("webhook delivery %s failed to run", item.id, exc_info=result)
+    return len(claimed), sum(result is True for result in results)
 
 
 def http_client() -> httpx.AsyncClient:
