@@ -50,7 +50,8 @@ async def scorecard(
     code: Annotated[str, Path(max_length=32, examples=["SYT"])],
 ) -> Scorecard:
     """The tasks it leads by derived status, the targets of the indicators it leads by
-    attainment, and whether it reported on time in each period due so far."""
+    attainment, and whether it reported on time in each annual period due so far (ad hoc
+    requests are not public)."""
     agency = (await session.execute(select(Agency).where(col(Agency.code) == code))).scalar()
     if agency is None:
         raise NotFoundError("agency", code)

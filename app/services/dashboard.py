@@ -232,6 +232,8 @@ async def scorecard(session: AsyncSession, plan: Plan, agency: Agency, today: da
             col(PeriodAgency.agency_id) == agency.id,
             col(ReportingPeriod.plan_id) == plan.id,
             col(ReportingPeriod.due_date) <= today,
+            # The scorecard is public; ad hoc requests are not (GET /periods hides them).
+            col(ReportingPeriod.kind) == "annual",
         )
         .order_by(col(ReportingPeriod.due_date), col(ReportingPeriod.id))
     )
