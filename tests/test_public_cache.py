@@ -94,3 +94,48 @@ async def test_hits_are_counted_in_the_metrics(client: httpx.AsyncClient) -> Non
     before = await _hits(client)
     await client.get("/api/v1/meta/enums")
     assert await _hits(client) == before + 1
+
+
+# Tables no public answer is built from. A new table must be put here or given the
+# data-version trigger (a migration), so that the cache never misses a change.
+NOT_PUBLIC = {
+    "alembic_version",
+    "attachments",
+    "audit_log",
+    "changes",
+    "data_version",
+    "idempotency_keys",
+    "login_throttles",
+    "notifications",
+    "refresh_tokens",
+    "users",
+    "webhook_attempts",
+    "webhook_deliveries",
+    "webhooks",
+}
+
+
+async def test_every_table_is_public_with_the_trigger_or_declared_private(
+    sessionmaker: Any,
+) -> None:
+    async with sessionmaker() as session:
+        tables = set(
+            (
+                await session.execute(
+                    text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+                )
+            ).scalars()
+        )
+        bumped = set(
+            (
+                await session.execute(
+                    text(
+                        "SELECT c.relname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid"
+                        " JOIN pg_proc p ON p.oid = t.tgfoid"
+                        " WHERE p.proname = 'bump_data_version'"
+                    )
+                )
+            ).scalars()
+        )
+    assert bumped == tables - NOT_PUBLIC
+    assert "report_events" in bumped

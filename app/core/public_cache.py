@@ -152,6 +152,7 @@ class PublicCacheMiddleware:
             await send({"type": "http.response.body", "body": b""})
             return
         await send(
-            {"type": "http.response.start", "status": entry.status, "headers": entry.headers}
+            # A copy: outer layers may add headers to the list they are given.
+            {"type": "http.response.start", "status": entry.status, "headers": list(entry.headers)}
         )
         await send({"type": "http.response.body", "body": entry.body})
