@@ -1,6 +1,8 @@
 """In-app notifications. Each row has a dedupe key, so creating the same notice twice
 (a retried request, the hourly reminder job) adds nothing."""
 
+from collections import Counter, defaultdict
+from collections.abc import Iterable
 from datetime import date, timedelta
 from typing import Any
 
@@ -42,6 +44,57 @@ MESSAGES: dict[str, tuple[str, str]] = {
 }
 
 
+def _row(
+    user_id: int,
+    kind: str,
+    key: str,
+    report_id: int | None,
+    period_id: int | None,
+    params: dict[str, Any],
+) -> dict[str, Any]:
+    vi, en = MESSAGES[kind]
+    return {
+        "user_id": user_id,
+        "kind": kind,
+        "dedupe_key": f"{key}:{user_id}",
+        "report_id": report_id,
+        "period_id": period_id,
+        "message_vi": vi.format(**params),
+        "message_en": en.format(**params),
+    }
+
+
+async def _recipients(session: AsyncSession, agency_ids: Iterable[int]) -> dict[int, list[int]]:
+    """Active officers and leads, by agency."""
+    rows = await session.execute(
+        select(col(User.agency_id), col(User.id))
+        .where(
+            col(User.agency_id).in_(list(agency_ids)),
+            col(User.is_active).is_(True),
+            col(User.role).in_(("officer", "agency_lead")),
+        )
+        .order_by(col(User.id))
+    )
+    result: dict[int, list[int]] = defaultdict(list)
+    for agency_id, user_id in rows:
+        result[agency_id].append(user_id or 0)
+    return result
+
+
+async def _insert(session: AsyncSession, rows: list[dict[str, Any]]) -> list[str]:
+    """Insert the notifications not already there; the kinds of those inserted."""
+    kinds: list[str] = []
+    for start in range(0, len(rows), 1000):
+        result = await session.execute(
+            pg_insert(Notification.__table__)  # type: ignore[attr-defined]
+            .values(rows[start : start + 1000])
+            .on_conflict_do_nothing(index_elements=["dedupe_key"])
+            .returning(col(Notification.kind))
+        )
+        kinds += result.scalars().all()
+    return kinds
+
+
 async def notify_agency(
     session: AsyncSession,
     agency_id: int,
@@ -53,41 +106,9 @@ async def notify_agency(
     **params: Any,
 ) -> int:
     """Notify every active officer and lead of the agency; return how many rows were new."""
-    users = (
-        (
-            await session.execute(
-                select(col(User.id)).where(
-                    col(User.agency_id) == agency_id,
-                    col(User.is_active).is_(True),
-                    col(User.role).in_(("officer", "agency_lead")),
-                )
-            )
-        )
-        .scalars()
-        .all()
-    )
-    if not users:
-        return 0
-    vi, en = MESSAGES[kind]
-    rows = [
-        {
-            "user_id": user_id,
-            "kind": kind,
-            "dedupe_key": f"{key}:{user_id}",
-            "report_id": report_id,
-            "period_id": period_id,
-            "message_vi": vi.format(**params),
-            "message_en": en.format(**params),
-        }
-        for user_id in users
-    ]
-    result = await session.execute(
-        pg_insert(Notification.__table__)  # type: ignore[attr-defined]
-        .values(rows)
-        .on_conflict_do_nothing(index_elements=["dedupe_key"])
-        .returning(col(Notification.id))
-    )
-    return len(result.all())
+    users = (await _recipients(session, [agency_id]))[agency_id]
+    rows = [_row(user_id, kind, key, report_id, period_id, params) for user_id in users]
+    return len(await _insert(session, rows)) if rows else 0
 
 
 def notification_read(row: Notification, lang: Lang) -> NotificationRead:
@@ -195,17 +216,15 @@ async def create_reminders(session: AsyncSession, today: date) -> dict[str, int]
             .order_by(col(ReportingPeriod.id), col(PeriodAgency.agency_id))
         )
     ).all()
-    counts = {"due_soon": 0, "overdue": 0}
+    recipients = await _recipients(session, {agency_id for *_, agency_id in rows})
+    notifications = []
     for period_id, title, due, agency_id in rows:
-        overdue = today > due
-        kind = "period_overdue" if overdue else "period_due_soon"
-        counts["overdue" if overdue else "due_soon"] += await notify_agency(
-            session,
-            agency_id,
-            kind,
-            f"{kind}:{period_id}:{agency_id}",
-            period_id=period_id,
-            period=title,
-            due=due.strftime("%d/%m/%Y"),
-        )
+        kind = "period_overdue" if today > due else "period_due_soon"
+        params = {"period": title, "due": due.strftime("%d/%m/%Y")}
+        key = f"{kind}:{period_id}:{agency_id}"
+        notifications += [
+            _row(user_id, kind, key, None, period_id, params) for user_id in recipients[agency_id]
+        ]
+    made = Counter(await _insert(session, notifications)) if notifications else Counter()
+    counts = {"due_soon": made["period_due_soon"], "overdue": made["period_overdue"]}
     return counts
