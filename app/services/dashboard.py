@@ -40,7 +40,7 @@ from app.schemas.dashboard import (
     StatusItem,
 )
 from app.services.common import agency_ref
-from app.services.progress import approved_task_progress, approved_values, attainment, derive_status
+from app.services.progress import approved_values, attainment, derived_statuses
 
 TASK_STATUSES = ("completed", "on_track", "behind", "overdue", "not_started", "no_data")
 ATTAINMENT = ("met", "not_met", "no_data")
@@ -93,20 +93,6 @@ async def period_compliance(session: AsyncSession, period: ReportingPeriod) -> P
     )
 
 
-async def _task_statuses(session: AsyncSession, tasks: list[Task], today: date) -> dict[int, str]:
-    progress = await approved_task_progress(session, [t.id or 0 for t in tasks])
-    return {
-        t.id or 0: derive_status(
-            start_year=t.start_year,
-            end_year=t.end_year,
-            recurrence=t.recurrence,
-            progress=progress[t.id or 0],
-            today=today,
-        )[0]
-        for t in tasks
-    }
-
-
 async def _leaf_tasks(session: AsyncSession, plan: Plan) -> list[tuple[Task, str]]:
     """Task rows with their group letter, leaving out headings that have sub-items."""
     parents = select(col(Task.parent_id)).where(col(Task.parent_id).is_not(None))
@@ -136,7 +122,7 @@ async def _target_attainment(
 
 async def dashboard(session: AsyncSession, plan: Plan, today: date) -> Dashboard:
     leaves = await _leaf_tasks(session, plan)
-    statuses = await _task_statuses(session, [t for t, _ in leaves], today)
+    statuses = await derived_statuses(session, [t for t, _ in leaves], today)
     by_group: dict[str, Counter[str]] = {}
     for task, group in leaves:
         by_group.setdefault(group, Counter())[statuses[task.id or 0]] += 1
@@ -203,7 +189,7 @@ async def scorecard(session: AsyncSession, plan: Plan, agency: Agency, today: da
         session, plan, agency, Task, TaskAgency, "task_id", Task.title, ("lead",)
     )
     tasks = [t for t, _, _ in task_rows]
-    statuses = await _task_statuses(session, tasks, today)
+    statuses = await derived_statuses(session, tasks, today)
     indicator_ids = [
         i.id
         for i, _, _ in await _linked(

@@ -19,6 +19,7 @@ from app.models import (
     IndicatorValue,
     Report,
     ReportingPeriod,
+    Task,
     TaskUpdate,
 )
 
@@ -197,3 +198,18 @@ def attainment(target: IndicatorTarget, series: list[ValuePoint]) -> tuple[str, 
     else:
         ratio = value / goal if goal > 0 else 0.0
     return "not_met", round(max(0.0, min(1.0, ratio)), 4)
+
+
+async def derived_statuses(session: AsyncSession, tasks: list[Task], today: date) -> dict[int, str]:
+    """Each task's derived status (by the rules above), by task id."""
+    progress = await approved_task_progress(session, [t.id or 0 for t in tasks])
+    return {
+        t.id or 0: derive_status(
+            start_year=t.start_year,
+            end_year=t.end_year,
+            recurrence=t.recurrence,
+            progress=progress[t.id or 0],
+            today=today,
+        )[0]
+        for t in tasks
+    }

@@ -43,7 +43,7 @@ from app.schemas.webhooks import (
 )
 from app.services import audit
 from app.services.common import fetch_page
-from app.services.progress import approved_task_progress, derive_status
+from app.services.progress import derived_statuses
 
 log = logging.getLogger(__name__)
 
@@ -97,18 +97,7 @@ async def emit(session: AsyncSession, event: str, data: dict[str, Any]) -> None:
 
 async def _task_statuses(session: AsyncSession, task_ids: Sequence[int]) -> dict[int, str]:
     tasks = (await session.execute(select(Task).where(col(Task.id).in_(task_ids)))).scalars()
-    progress = await approved_task_progress(session, list(task_ids))
-    today = datetime.now(VIETNAM).date()
-    return {
-        task.id or 0: derive_status(
-            start_year=task.start_year,
-            end_year=task.end_year,
-            recurrence=task.recurrence,
-            progress=progress[task.id or 0],
-            today=today,
-        )[0]
-        for task in tasks
-    }
+    return await derived_statuses(session, list(tasks), datetime.now(VIETNAM).date())
 
 
 async def report_task_ids(session: AsyncSession, report_id: int) -> list[int]:
