@@ -101,7 +101,7 @@ def test_every_operation_conforms(
 
         @given(case=operation.as_strategy(generation_mode=mode))
         @settings(
-            max_examples=25, deadline=None, database=None, suppress_health_check=list(HealthCheck)
+            max_examples=20, deadline=None, database=None, suppress_health_check=list(HealthCheck)
         )
         def check(case: Any) -> None:
             # Schema-valid strings that name nothing (an unknown group, a cursor this server
