@@ -131,6 +131,24 @@ async def hook(
         assert (await client.delete(url, headers=headers)).status_code == 204
 
 
+async def change_hook(
+    client: httpx.AsyncClient, admin: Account, webhook_id: int, body: dict[str, Any]
+) -> httpx.Response:
+    """PATCH a webhook with its current ETag; the change must be accepted."""
+    url = f"{API}/webhooks/{webhook_id}"
+    etag = (await client.get(url, headers=admin.headers)).headers["etag"]
+    response = await client.patch(url, headers={**admin.headers, "If-Match": etag}, json=body)
+    assert response.status_code == 200, response.text
+    return response
+
+
+async def delete_hook(client: httpx.AsyncClient, admin: Account, webhook_id: int) -> None:
+    url = f"{API}/webhooks/{webhook_id}"
+    etag = (await client.get(url, headers=admin.headers)).headers["etag"]
+    response = await client.delete(url, headers={**admin.headers, "If-Match": etag})
+    assert response.status_code == 204, response.text
+
+
 def app_settings(client: httpx.AsyncClient, **changes: Any) -> Settings:
     app: Any = client._transport.app  # type: ignore[attr-defined]
     settings: Settings = app.state.settings
@@ -350,12 +368,7 @@ async def test_returned_report_and_unsubscribed_events(
     receiver: Receiver,
 ) -> None:
     admin = team["admin"]
-    hook_url = f"{API}/webhooks/{hook['id']}"
-    etag = (await client.get(hook_url, headers=admin.headers)).headers["etag"]
-    only_returns = await client.patch(
-        hook_url, headers={**admin.headers, "If-Match": etag}, json={"events": ["report.returned"]}
-    )
-    assert only_returns.status_code == 200
+    await change_hook(client, admin, hook["id"], {"events": ["report.returned"]})
     period = await new_period(client, team["reviewer"], ["SNNPTNT"])
     url = await report_with_task(client, team, period["id"])
     await move(client, url, "submit", team["lead"])
@@ -499,11 +512,7 @@ async def test_attempts_run_out_and_unreachable_receivers(
 
     # A receiver that is not there: the network error is logged as the attempt's error.
     hook_url = f"{API}/webhooks/{hook['id']}"
-    etag = (await client.get(hook_url, headers=admin.headers)).headers["etag"]
-    moved = await client.patch(
-        hook_url, headers={**admin.headers, "If-Match": etag}, json={"url": "http://127.0.0.1:9/x"}
-    )
-    assert moved.status_code == 200
+    await change_hook(client, admin, hook["id"], {"url": "http://127.0.0.1:9/x"})
     redo = await client.post(
         f"{hook_url}/deliveries/{failed['id']}/redeliver", headers=admin.headers
     )
@@ -528,11 +537,7 @@ async def test_paused_webhooks_hold_their_deliveries(
     admin = team["admin"]
     hook_url = f"{API}/webhooks/{hook['id']}"
     await new_period(client, team["reviewer"], ["SNNPTNT"])  # queued while active
-    etag = (await client.get(hook_url, headers=admin.headers)).headers["etag"]
-    paused = await client.patch(
-        hook_url, headers={**admin.headers, "If-Match": etag}, json={"active": False}
-    )
-    assert paused.status_code == 200
+    paused = await change_hook(client, admin, hook["id"], {"active": False})
     await new_period(client, team["reviewer"], ["SNNPTNT"])  # not queued: paused
     await drain(client, sessionmaker)
     assert receiver.received == []
@@ -710,11 +715,7 @@ async def test_a_result_is_recorded_only_under_the_lease(
     # A delivery whose webhook is deleted while it is in flight.
     await new_period(client, team["reviewer"], ["SNNPTNT"])
     [flying] = [c for c in await service._claim(sessionmaker, now, 60, 100) if c.url == hook["url"]]
-    hook_url = f"{API}/webhooks/{hook['id']}"
-    etag = (await client.get(hook_url, headers=admin.headers)).headers["etag"]
-    assert (
-        await client.delete(hook_url, headers={**admin.headers, "If-Match": etag})
-    ).status_code == 204
+    await delete_hook(client, admin, hook["id"])
     assert await service._record(sessionmaker, settings, flying, done, now) is False
 
 
@@ -732,6 +733,4 @@ async def test_a_secret_is_used_exactly_as_given(
     await drain(client, sessionmaker)
     [got] = receiver.received
     verify(secret, got)
-    hook_url = f"{API}/webhooks/{made.json()['id']}"
-    etag = (await client.get(hook_url, headers=team["admin"].headers)).headers["etag"]
-    await client.delete(hook_url, headers={**team["admin"].headers, "If-Match": etag})
+    await delete_hook(client, team["admin"], made.json()["id"])
