@@ -70,6 +70,8 @@ def _print_json(value: object) -> None:
 def cmd_serve(args: argparse.Namespace) -> None:
     import uvicorn
 
+    from app.core.proxies import uvicorn_options
+
     settings = _settings_with_database()
     _migrate(settings)
     report = asyncio.run(run_seed(settings, None))
@@ -84,7 +86,12 @@ def cmd_serve(args: argparse.Namespace) -> None:
     workers = args.workers or settings.workers
     print(f"dxplan: serving on http://{host}:{port} (docs at /docs); Ctrl-C stops", file=sys.stderr)
     uvicorn.run(
-        "app.main:app", host=host, port=port, workers=workers, log_config=None, proxy_headers=True
+        "app.main:app",
+        host=host,
+        port=port,
+        workers=workers,
+        log_config=None,
+        **uvicorn_options(),  # X-Forwarded-For: only from DXPLAN_TRUSTED_PROXIES, by the app
     )
 
 

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import jwt
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
-from sqlalchemy import select
+from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
@@ -16,7 +16,7 @@ from app.core.db import session_scope
 from app.core.errors import ForbiddenError, NotFoundError, UnauthorizedError
 from app.core.permissions import Permission, permissions_of
 from app.core.security import decode_access_token
-from app.models import Plan, User
+from app.models import AuthSession, Plan, User
 from app.schemas.common import VIETNAM
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
@@ -69,14 +69,30 @@ async def get_current_user(
     token: Annotated[str | None, Depends(oauth2_scheme)],
 ) -> User:
     """The signed-in user, reloaded from the database on every request, so that a
-    deactivation or a role change applies at once. 401 for anything else."""
+    deactivation, a role change or the end of the sign-in (logout, refresh-token replay,
+    password change) applies at once on every worker. The token's session (claim ``sid``)
+    is checked in the same query that loads the user: one primary-key join, no extra round
+    trip. 401 for anything else."""
     if not token:
         raise UnauthorizedError()
     try:
         claims = decode_access_token(token, key=request.app.state.signing_key, settings=settings)
     except jwt.InvalidTokenError as exc:
         raise UnauthorizedError("unauthorized.invalid_token", invalid=True) from exc
-    user = await session.get(User, int(claims["sub"]))
+    user = (
+        await session.execute(
+            select(User)
+            .join(
+                AuthSession,
+                and_(
+                    col(AuthSession.id) == claims["sid"],
+                    col(AuthSession.user_id) == col(User.id),
+                    col(AuthSession.revoked_at).is_(None),
+                ),
+            )
+            .where(col(User.id) == int(claims["sub"]))
+        )
+    ).scalar()
     if user is None or not user.is_active:
         raise UnauthorizedError("unauthorized.invalid_token", invalid=True)
     if user.tokens_valid_after is not None and claims["iat"] < user.tokens_valid_after.timestamp():

@@ -16,6 +16,7 @@ from app.core.errors import install_error_handlers
 from app.core.hygiene import RejectNulMiddleware
 from app.core.logging import RequestIdMiddleware, configure_logging
 from app.core.openapi import install_openapi
+from app.core.proxies import ClientAddressMiddleware
 from app.core.public_cache import PublicCacheMiddleware
 from app.core.security import signing_key
 from app.routers import (
@@ -166,6 +167,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(PublicCacheMiddleware, max_entries=settings.public_cache_entries)
     app.add_middleware(RejectNulMiddleware)
     app.add_middleware(RequestIdMiddleware)
+    # Outermost of these: every layer below, and uvicorn's access log, see the client address
+    # resolved from DXPLAN_TRUSTED_PROXIES (the scope is changed in place).
+    app.add_middleware(ClientAddressMiddleware, trusted=settings.trusted_proxies)
     return app
 
 

@@ -4,6 +4,7 @@ import secrets
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
+from uuid import UUID, uuid4
 
 import httpx
 from sqlalchemy import select
@@ -12,7 +13,7 @@ from sqlmodel import col
 
 from app.core.security import HASHER
 from app.core.text import fold
-from app.models import Agency, User
+from app.models import Agency, AuthSession, User
 
 PASSWORD = "Correct-Horse-Battery-7"
 
@@ -61,6 +62,16 @@ async def create_user(
         session.add(user)
         await session.flush()
         return Account(id=user.id or 0, username=username, role=role, agency=agency)
+
+
+async def create_session(
+    factory: async_sessionmaker[AsyncSession], user_id: int
+) -> tuple[int, UUID]:
+    """A sign-in session row, for tests that mint access tokens themselves (claim sid)."""
+    session_id = uuid4()
+    async with factory() as session, session.begin():
+        session.add(AuthSession(id=session_id, user_id=user_id))
+    return user_id, session_id
 
 
 async def sign_in(

@@ -32,6 +32,8 @@ def claims(account: Account, **overrides: Any) -> dict[str, Any]:
         "jti": "x" * 32,
         "role": account.role,
         "agency": account.agency,
+        # The account's real sign-in, so each attack is refused for its own flaw only.
+        "sid": jwt.decode(account.token, options={"verify_signature": False})["sid"],
     }
     base.update(overrides)
     return {k: v for k, v in base.items() if v is not None}
@@ -50,7 +52,18 @@ async def test_sign_in_and_me(client: httpx.AsyncClient, sessionmaker: Any) -> N
     decoded = jwt.decode(
         tokens["access_token"], TEST_JWT_SECRET, algorithms=["HS256"], audience="dxplan-api"
     )
-    assert set(decoded) == {"sub", "iss", "aud", "iat", "nbf", "exp", "jti", "role", "agency"}
+    assert set(decoded) == {
+        "sub",
+        "iss",
+        "aud",
+        "iat",
+        "nbf",
+        "exp",
+        "jti",
+        "role",
+        "agency",
+        "sid",
+    }
     assert (decoded["role"], decoded["agency"]) == ("agency_lead", "SYT")
     assert decoded["exp"] - int(decoded["iat"]) == 900
     me = (await client.get(ME, headers=account.headers)).json()
@@ -128,7 +141,11 @@ def _tampered(account: Account) -> str:
         "missing_jti",
         "missing_role",
         "missing_agency",
+        "missing_sid",
         "unknown_user",
+        "sid_not_uuid",
+        "unknown_sid",
+        "other_users_sid",
     ],
 )
 async def test_jwt_attacks_are_401(
@@ -158,8 +175,11 @@ async def test_jwt_attacks_are_401(
         "garbage": "not.a.jwt",
         "sub_not_int": hs(sub="admin"),
         "unknown_user": hs(sub="2147483000"),
+        "sid_not_uuid": hs(sid="1"),
+        "unknown_sid": hs(sid="00000000-0000-4000-8000-000000000000"),
+        "other_users_sid": hs(sid=claims(accounts["officer"])["sid"]),
     }
-    for claim in ("sub", "iss", "aud", "iat", "exp", "jti", "role", "agency"):
+    for claim in ("sub", "iss", "aud", "iat", "exp", "jti", "role", "agency", "sid"):
         tokens[f"missing_{claim}"] = hs(**{claim: None})
     response = await me_status(client, tokens[attack])
     assert response.status_code == 401, response.text

@@ -12,6 +12,7 @@ import asyncio
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
+from uuid import UUID
 
 import pytest
 import schemathesis
@@ -28,7 +29,7 @@ from app.core.migrate import upgrade
 from app.core.security import issue_access_token
 from app.main import create_app
 from tests import db
-from tests.factories import create_user
+from tests.factories import create_session, create_user
 
 
 @pytest.fixture(scope="module")
@@ -49,12 +50,14 @@ def tokens(fuzz_database: str) -> dict[str, str]:
     """A token per role (staff of Sở Y tế for the agency roles), minted directly."""
     config = db.settings_for(fuzz_database)
 
-    async def make() -> dict[str, int]:
+    async def make() -> dict[str, tuple[int, UUID]]:
         engine = make_engine(config, null_pool=True)
         try:
             factory = make_sessionmaker(engine)
             return {
-                role: (await create_user(factory, role=role, agency=agency)).id
+                role: await create_session(
+                    factory, (await create_user(factory, role=role, agency=agency)).id
+                )
                 for role, agency in ROLES.items()
             }
         finally:
@@ -63,7 +66,8 @@ def tokens(fuzz_database: str) -> dict[str, str]:
     ids = asyncio.run(make())
     return {
         role: issue_access_token(
-            user_id=ids[role],
+            user_id=ids[role][0],
+            session_id=ids[role][1],
             role=role,
             agency=ROLES[role],
             key=db.TEST_JWT_SECRET,

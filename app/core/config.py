@@ -5,11 +5,12 @@ a conventional name (``DATABASE_URL``, ``APP_ENV``) are read under that name too
 """
 
 from functools import lru_cache
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import AliasChoices, Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -75,6 +76,21 @@ class Settings(BaseSettings):
     login_max_failures_per_address: int = Field(default=20, ge=1)
     login_lockout_seconds: int = Field(default=60, ge=1)
     login_lockout_max_seconds: int = Field(default=3600, ge=1)
+    # Reverse proxies whose X-Forwarded-For is believed (addresses or CIDRs, comma-separated;
+    # default none). Only when the TCP peer is one of them is the client address taken from
+    # that header (the rightmost address that is not itself a trusted proxy); otherwise the
+    # peer's address is the client's, whatever the headers say (app/core/proxies.py).
+    trusted_proxies: Annotated[list[IPv4Network | IPv6Network], NoDecode] = []
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _parse_networks(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [part for part in value.split(",") if part.strip()]
+        if isinstance(value, list | tuple):
+            # Host bits are allowed (10.0.0.1/8 means 10.0.0.0/8), as in nginx's real_ip.
+            return [ip_network(str(part).strip(), strict=False) for part in value]
+        return value
 
     @property
     def resolved_migrations_dir(self) -> Path:

@@ -8,7 +8,7 @@ from contextlib import suppress
 from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import jwt
 from argon2 import PasswordHasher
@@ -20,7 +20,9 @@ from app.core.text import fold
 logger = logging.getLogger("app.security")
 
 ALGORITHM = "HS256"
-REQUIRED_CLAIMS = ("sub", "iss", "aud", "iat", "exp", "jti", "role", "agency")
+# sid: the sign-in (auth_sessions row) the token belongs to; checked on every request, so
+# ending the sign-in ends its access tokens at once. Tokens without it are refused.
+REQUIRED_CLAIMS = ("sub", "iss", "aud", "iat", "exp", "jti", "role", "agency", "sid")
 MIN_KEY_BYTES = 32
 
 # OWASP's minimum for Argon2id: 19 MiB, two passes, one lane.
@@ -110,7 +112,14 @@ def password_problems(password: str, *, min_length: int, names: list[str]) -> li
 
 
 def issue_access_token(
-    *, user_id: int, role: str, agency: str, key: str, settings: Settings, now: datetime
+    *,
+    user_id: int,
+    session_id: UUID,
+    role: str,
+    agency: str,
+    key: str,
+    settings: Settings,
+    now: datetime,
 ) -> tuple[str, int]:
     ttl = timedelta(minutes=settings.access_token_minutes)
     claims = {
@@ -125,6 +134,7 @@ def issue_access_token(
         "jti": uuid4().hex,
         "role": role,
         "agency": agency,
+        "sid": str(session_id),
     }
     return jwt.encode(claims, key, algorithm=ALGORITHM), int(ttl.total_seconds())
 
@@ -145,6 +155,10 @@ def decode_access_token(token: str, *, key: str, settings: Settings) -> dict[str
     )
     if not str(claims["sub"]).isdigit() or int(claims["sub"]) >= 2**31:
         raise jwt.InvalidTokenError("sub is not a user id")
+    try:
+        claims["sid"] = UUID(str(claims["sid"]))
+    except ValueError as exc:
+        raise jwt.InvalidTokenError("sid is not a session id") from exc
     return claims
 
 

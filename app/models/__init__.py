@@ -19,7 +19,7 @@ from app.models.reports import (
 )
 from app.models.sections import Section, SectionAgency
 from app.models.tasks import Task, TaskAgency, TaskGroup
-from app.models.users import LoginThrottle, RefreshToken, User
+from app.models.users import AuthSession, LoginThrottle, RefreshToken, User
 from app.models.webhooks import Webhook, WebhookAttempt, WebhookDelivery
 
 __all__ = [
@@ -27,6 +27,7 @@ __all__ = [
     "AgencyGroupMember",
     "Attachment",
     "AuditEntry",
+    "AuthSession",
     "Change",
     "DataVersion",
     "Document",

@@ -45,6 +45,19 @@ class User(SQLModel, table=True):
     updated_at: Timestamp = updated_at()
 
 
+class AuthSession(SQLModel, table=True):
+    """One sign-in: its refresh-token family (same id) and every access token issued in it
+    (claim ``sid``). Revoking the row ends them all at once, on every worker, because each
+    request checks it in the query that reloads the user."""
+
+    __tablename__ = "auth_sessions"
+
+    id: UUID = Field(primary_key=True)
+    user_id: int = Field(foreign_key="users.id", ondelete="CASCADE", index=True)
+    created_at: Timestamp = created_at()
+    revoked_at: datetime | None = Field(default=None, sa_column=_tz())
+
+
 class RefreshToken(SQLModel, table=True):
     """One refresh token; rotation chains them into a family. Only a hash is stored."""
 
@@ -52,7 +65,7 @@ class RefreshToken(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     token_hash: str = Field(max_length=64, unique=True)
-    family_id: UUID = Field(index=True)
+    family_id: UUID = Field(foreign_key="auth_sessions.id", ondelete="CASCADE", index=True)
     user_id: int = Field(foreign_key="users.id", ondelete="CASCADE", index=True)
     created_at: Timestamp = created_at()
     expires_at: datetime = Field(sa_column=_tz(nullable=False))

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends, Request, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
 
 from app.core.openapi import problems
+from app.core.proxies import client_address
 from app.deps import SessionDep, SettingsDep
 from app.schemas.auth import RefreshRequest, TokenPair
 from app.services import auth as service
@@ -45,13 +46,15 @@ async def token(
     """OAuth2 password grant (form fields `username`, `password`). Returns a 15-minute
     access token (JWT) and a 30-day single-use refresh token. Wrong credentials answer 400
     `invalid_grant`; after repeated failures for a username or from an address, 429 with
-    `Retry-After` until the back-off passes."""
+    `Retry-After` until the back-off passes (the password is then not checked at all, so
+    even the right one is refused). The address is the TCP peer's, or the client named in
+    `X-Forwarded-For` by a proxy listed in `DXPLAN_TRUSTED_PROXIES`."""
     response.headers.update(NO_STORE)
     return await service.sign_in(
         session,
         username=form.username,
         password=form.password,
-        address=request.client.host if request.client else None,
+        address=client_address(request),
         key=request.app.state.signing_key,
         settings=settings,
     )
@@ -86,5 +89,6 @@ async def refresh(
     responses=problems(400, 422),
 )
 async def logout(session: SessionDep, body: RefreshRequest) -> None:
-    """Revoke the refresh token and every token of its sign-in. Always 204."""
+    """Revoke the refresh token and every token of its sign-in, its access tokens included
+    (refused from the next request on, on every server). Always 204."""
     await service.sign_out(session, token=body.refresh_token)

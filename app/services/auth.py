@@ -7,6 +7,7 @@ flushes and leaves the commit to the request.
 
 import math
 from datetime import UTC, datetime, timedelta
+from ipaddress import IPv6Address, ip_network
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -17,8 +18,9 @@ from sqlmodel import col
 
 from app.core.config import Settings
 from app.core.errors import InvalidGrantError, TooManyRequestsError, UnauthorizedError
+from app.core.proxies import parse_address
 from app.core.security import issue_access_token, new_refresh_token, token_digest, verify_password
-from app.models import Agency, LoginThrottle, RefreshToken, User
+from app.models import Agency, AuthSession, LoginThrottle, RefreshToken, User
 from app.schemas.auth import TokenPair
 from app.services import audit
 
@@ -28,50 +30,97 @@ def utcnow() -> datetime:
 
 
 def throttle_keys(username: str, address: str | None) -> tuple[str, str]:
-    return f"user:{username}", f"addr:{address or 'unknown'}"
+    """The two counters a sign-in attempt counts against. An IPv6 client is counted by its
+    /64, the block one subscriber is given, so rotating addresses within it gains nothing."""
+    # Usernames are at most 64 characters; a longer one names no account and still counts.
+    user_key = f"user:{username[:100]}"
+    parsed = parse_address(address) if address else None
+    if isinstance(parsed, IPv6Address):
+        return user_key, f"addr:{ip_network(f'{parsed}/64', strict=False)}"
+    return user_key, f"addr:{parsed if parsed is not None else address or 'unknown'}"
 
 
-async def _check_lockout(session: AsyncSession, keys: tuple[str, str], now: datetime) -> None:
-    locked = (
-        await session.execute(
-            select(func.max(LoginThrottle.locked_until)).where(
-                col(LoginThrottle.key).in_(keys), col(LoginThrottle.locked_until) > now
+def _backoff(failures: int, threshold: int, settings: Settings) -> timedelta:
+    doublings = min(failures - threshold, 16)
+    seconds = min(settings.login_lockout_seconds * 2**doublings, settings.login_lockout_max_seconds)
+    return timedelta(seconds=seconds)
+
+
+Reservation = dict[str, tuple[datetime | None, datetime | None]]
+
+
+async def _reserve_attempt(
+    session: AsyncSession, limits: dict[str, int], settings: Settings, now: datetime
+) -> Reservation:
+    """Count this attempt as a failure on every key *before* the password is looked at,
+    committed at once, or refuse it (429) without counting when any key is locked.
+
+    Invariant: at most ``limit`` attempts per key are ever evaluated in a window, however
+    many arrive at once on however many workers. The rows are locked in key order, so two
+    attempts cannot both take the last slot, and the attempt that reaches the limit locks the
+    key for the back-off as it is granted (before it is evaluated), so none can follow it in
+    flight. A success gives its reservation back (``_give_back``); a failure keeps it.
+
+    Returns, per key, the lock before and after this attempt, for ``_give_back``.
+    """
+    table: Any = LoginThrottle.__table__  # type: ignore[attr-defined]
+    keys = sorted(limits)
+    await session.execute(
+        pg_insert(table)
+        .values([{"key": key, "failures": 0, "window_started_at": now} for key in keys])
+        .on_conflict_do_nothing(index_elements=["key"])
+    )
+    rows = (
+        (
+            await session.execute(
+                select(LoginThrottle)
+                .where(col(LoginThrottle.key).in_(keys))
+                .order_by(col(LoginThrottle.key))
+                .with_for_update()
+                .execution_options(populate_existing=True)
             )
         )
-    ).scalar()
-    if locked is not None:
-        raise TooManyRequestsError(max(1, math.ceil((locked - now).total_seconds())))
-
-
-async def _record_failure(
-    session: AsyncSession, key: str, threshold: int, settings: Settings, now: datetime
-) -> None:
-    """Count one failure atomically (any number of workers); lock the key past threshold."""
-    table: Any = LoginThrottle.__table__  # type: ignore[attr-defined]
+        .scalars()
+        .all()
+    )
+    locks = [row.locked_until for row in rows if row.locked_until and row.locked_until > now]
+    if locks:
+        await session.rollback()
+        raise TooManyRequestsError(max(1, math.ceil((max(locks) - now).total_seconds())))
     window_start = now - timedelta(minutes=settings.login_window_minutes)
-    stale = table.c.window_started_at < window_start
-    insert = pg_insert(table).values(key=key, failures=1, window_started_at=now)
-    failures = (
-        await session.execute(
-            insert.on_conflict_do_update(
-                index_elements=["key"],
-                set_={
-                    "failures": case((stale, 1), else_=table.c.failures + 1),
-                    "window_started_at": case((stale, now), else_=table.c.window_started_at),
-                },
-            ).returning(table.c.failures)
+    reservation: Reservation = {}
+    for row in rows:
+        before = row.locked_until
+        if row.window_started_at < window_start:
+            row.failures, row.window_started_at = 0, now
+        row.failures += 1
+        if row.failures >= limits[row.key]:
+            row.locked_until = now + _backoff(row.failures, limits[row.key], settings)
+        reservation[row.key] = (before, row.locked_until)
+    await session.commit()
+    return reservation
+
+
+async def _give_back(
+    session: AsyncSession, user_key: str, address_key: str, reservation: Reservation
+) -> None:
+    """After a success: the account's count starts over; the address gets back the attempt
+    it reserved (and the lock that attempt set, if still in place) but keeps its other
+    failures, so one valid account cannot reset an address that guesses at others."""
+    await session.execute(delete(LoginThrottle).where(col(LoginThrottle.key) == user_key))
+    before, after = reservation[address_key]
+    table: Any = LoginThrottle.__table__  # type: ignore[attr-defined]
+    await session.execute(
+        update(table)
+        .where(table.c.key == address_key)
+        .values(
+            failures=func.greatest(table.c.failures - 1, 0),
+            locked_until=case(
+                (table.c.locked_until.is_not_distinct_from(after), before),
+                else_=table.c.locked_until,
+            ),
         )
-    ).scalar_one()
-    if failures >= threshold:
-        doublings = min(failures - threshold, 16)
-        seconds = min(
-            settings.login_lockout_seconds * 2**doublings, settings.login_lockout_max_seconds
-        )
-        await session.execute(
-            update(LoginThrottle)
-            .where(col(LoginThrottle.key) == key)
-            .values(locked_until=now + timedelta(seconds=seconds))
-        )
+    )
 
 
 async def _issue(
@@ -85,8 +134,14 @@ async def _issue(
     agency_code = (
         await session.execute(select(col(Agency.code)).where(col(Agency.id) == user.agency_id))
     ).scalar_one()
+    if family_id is None:
+        # A new sign-in: its session row first (the refresh token's family refers to it).
+        family_id = uuid4()
+        session.add(AuthSession(id=family_id, user_id=user.id or 0))
+        await session.flush()
     access, expires_in = issue_access_token(
         user_id=user.id or 0,
+        session_id=family_id,
         role=user.role,
         agency=agency_code,
         key=key,
@@ -98,7 +153,7 @@ async def _issue(
     session.add(
         RefreshToken(
             token_hash=token_digest(refresh),
-            family_id=family_id or uuid4(),
+            family_id=family_id,
             user_id=user.id or 0,
             expires_at=now + ttl,
         )
@@ -121,20 +176,20 @@ async def sign_in(
     key: str,
     settings: Settings,
 ) -> TokenPair:
+    """Every attempt that reaches the password check leaves an ``auth.sign_in_failed`` or
+    ``auth.sign_in`` audit row; attempts refused by the throttle (429) are not evaluated."""
     now = utcnow()
     username = username.strip().lower()
     user_key, address_key = throttle_keys(username, address)
-    await _check_lockout(session, (user_key, address_key), now)
+    limits = {
+        user_key: settings.login_max_failures_per_user,
+        address_key: settings.login_max_failures_per_address,
+    }
+    reservation = await _reserve_attempt(session, limits, settings, now)
     user = (await session.execute(select(User).where(col(User.username) == username))).scalar()
     usable = user is not None and user.is_active
     ok, new_hash = await verify_password(user.password_hash if usable and user else None, password)
     if not ok or user is None:
-        await _record_failure(
-            session, user_key, settings.login_max_failures_per_user, settings, now
-        )
-        await _record_failure(
-            session, address_key, settings.login_max_failures_per_address, settings, now
-        )
         await audit.record(
             session,
             None,
@@ -145,9 +200,7 @@ async def sign_in(
         )
         await session.commit()
         raise InvalidGrantError()
-    # Success clears this account's count; the address keeps its own, so one valid account
-    # cannot be used to reset the counter of an address that guesses at others.
-    await session.execute(delete(LoginThrottle).where(col(LoginThrottle.key) == user_key))
+    await _give_back(session, user_key, address_key, reservation)
     if new_hash is not None:
         user.password_hash = new_hash
     user.last_login_at = now
@@ -156,15 +209,27 @@ async def sign_in(
 
 
 async def revoke_family(session: AsyncSession, family_id: UUID, now: datetime) -> None:
+    """End one sign-in: its refresh tokens and, through its session row, its access tokens."""
     await session.execute(
         update(RefreshToken)
         .where(col(RefreshToken.family_id) == family_id, col(RefreshToken.revoked_at).is_(None))
         .values(revoked_at=now)
     )
+    await session.execute(
+        update(AuthSession)
+        .where(col(AuthSession.id) == family_id, col(AuthSession.revoked_at).is_(None))
+        .values(revoked_at=now)
+    )
 
 
 async def revoke_user_tokens(session: AsyncSession, user: User, now: datetime) -> None:
-    """Revoke every refresh token of the user and refuse access tokens issued until now."""
+    """End every sign-in of the user (password change or reset, deactivation): all refresh
+    tokens, and all access tokens through their sessions and ``tokens_valid_after``."""
+    await session.execute(
+        update(AuthSession)
+        .where(col(AuthSession.user_id) == user.id, col(AuthSession.revoked_at).is_(None))
+        .values(revoked_at=now)
+    )
     await session.execute(
         update(RefreshToken)
         .where(col(RefreshToken.user_id) == user.id, col(RefreshToken.revoked_at).is_(None))
@@ -199,7 +264,14 @@ async def refresh(session: AsyncSession, *, token: str, key: str, settings: Sett
         raise UnauthorizedError("unauthorized.refresh_reused", invalid=True)
     stored.used_at = now
     user = await session.get(User, stored.user_id)
-    if user is None or not user.is_active:
+    # The session row decides, not the token's own revoked_at: a rotation that raced with
+    # the family's revocation may have left a token the revocation did not see.
+    revoked = (
+        await session.execute(
+            select(col(AuthSession.revoked_at)).where(col(AuthSession.id) == stored.family_id)
+        )
+    ).scalar()
+    if user is None or not user.is_active or revoked is not None:
         await revoke_family(session, stored.family_id, now)
         await session.commit()
         raise UnauthorizedError("unauthorized.invalid_refresh", invalid=True)
