@@ -26,7 +26,7 @@ router = APIRouter(prefix="/audit", tags=["audit"])
 )
 async def list_audit(
     session: SessionDep,
-    _: Annotated[User, require(Permission.audit_read)],
+    caller: Annotated[User, require(Permission.audit_read)],
     entity: Annotated[
         str | None,
         Query(max_length=40, pattern=r"^[a-z_]+$", examples=["report"]),
@@ -46,9 +46,17 @@ async def list_audit(
     """Reviewers and administrators only. One row per write (reports, their items and
     comments, periods, users), newest first, with the object's columns before and after
     (secrets such as password hashes are never recorded). The trail is append-only: the
-    database refuses to change or delete it."""
+    database refuses to change or delete it.
+
+    The trail shows no more than the objects' own routes: an entry about a report, its
+    items, comments, attachments or transitions is **omitted** (not redacted, and not
+    counted in `total`) unless the caller may see that report now through
+    `GET /reports/{id}`. Reviewers and administrators therefore see no entry about a
+    draft, including the earlier entries of a report withdrawn back to draft; they appear
+    again once it is submitted."""
     return await service.list_entries(
         session,
+        caller,
         entity=entity,
         entity_id=entity_id,
         actor=actor,

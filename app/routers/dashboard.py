@@ -101,7 +101,7 @@ async def export_xlsx(
     submitted and approved reports (drafts left out)."""
     period = await get_period(session, plan, caller, period_id)
     return Response(
-        await export.workbook(session, period),
+        await export.workbook(session, period, caller),
         media_type=XLSX,
         headers={
             "Content-Disposition": f'attachment; filename="{period.code}.xlsx"',
@@ -159,7 +159,7 @@ async def export_csv(
     correctly, sent as a download."""
     period = await get_period(session, plan, caller, period_id)
     return Response(
-        await export.sheet_csv(session, period, sheet),
+        await export.sheet_csv(session, period, caller, sheet),
         media_type="text/csv; charset=utf-8",
         headers={
             "Content-Disposition": f'attachment; filename="{period.code}-{sheet}.csv"',

@@ -151,9 +151,13 @@ async def list_deliveries(
     limit: LimitParam = DEFAULT_LIMIT,
     cursor: CursorParam = None,
 ) -> DeliveryPage:
-    """Administrators only. Newest first, with each one's state, attempts and last answer."""
+    """Administrators only. Newest first, with each one's state, attempts and last answer.
+    A delivery of an event about a report the caller may not see now (one withdrawn back
+    to draft) is left out, like everything about that report; it shows again once the
+    report is submitted."""
     return await service.list_deliveries(
         session,
+        caller,
         webhook_id,
         delivery_status,
         decode_cursor("deliveries", cursor, bound=2**62),
@@ -171,8 +175,9 @@ async def get_delivery(
     session: SessionDep, webhook_id: WebhookId, delivery_id: DeliveryId, caller: Admin
 ) -> DeliveryDetail:
     """Administrators only. The body that was posted and every attempt: when, how long,
-    the receiver's status code and the start of its answer, or the network error."""
-    return await service.get_delivery(session, webhook_id, delivery_id)
+    the receiver's status code and the start of its answer, or the network error. 404 for
+    a delivery about a report the caller may not see now (one withdrawn back to draft)."""
+    return await service.get_delivery(session, caller, webhook_id, delivery_id)
 
 
 @router.post(

@@ -5,18 +5,21 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import select
+from sqlalchemy import BigInteger, ColumnElement, case, cast, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel, col
 
 from app.core.errors import UnknownFilterValueError
 from app.core.logging import request_id_var
 from app.core.pagination import SortKey
-from app.models import AuditEntry, User
+from app.models import AuditEntry, Report, User
 from app.schemas.audit import AuditEntryRead, AuditPage
 from app.services.common import fetch_page
+from app.services.visibility import visible
 
 _SECRET_FIELDS = {"password_hash", "token_hash"}
+# Entities whose rows describe something inside a report; their snapshots carry report_id.
+REPORT_PARTS = ("task_update", "indicator_value", "document_update", "attachment")
 
 
 def snapshot(row: SQLModel | None) -> dict[str, Any] | None:
@@ -60,8 +63,27 @@ async def record(
     )
 
 
+def _report_id() -> ColumnElement[Any]:
+    """The report an entry is about, derived from the row as written (no column added):
+    a report's own id, or the `report_id` in an item's or attachment's snapshot (the
+    `before` one once it is deleted); NULL for entries about anything else. A part with no
+    report id in its snapshot gets 0, which names no report: it is hidden, not shown."""
+    snapshot_id = func.coalesce(
+        col(AuditEntry.after)["report_id"].astext, col(AuditEntry.before)["report_id"].astext
+    )
+    return case(
+        (col(AuditEntry.entity) == "report", cast(col(AuditEntry.entity_id), BigInteger)),
+        (
+            col(AuditEntry.entity).in_(REPORT_PARTS),
+            func.coalesce(cast(snapshot_id, BigInteger), 0),
+        ),
+        else_=None,
+    )
+
+
 async def list_entries(
     session: AsyncSession,
+    caller: User,
     *,
     entity: str | None,
     entity_id: str | None,
@@ -70,9 +92,18 @@ async def list_entries(
     after: SortKey | None,
     limit: int,
 ) -> AuditPage:
-    """The trail, newest first. An unknown actor username is 422, like other filters."""
-    stmt = select(AuditEntry, col(User.username)).outerjoin(
-        User, col(User.id) == col(AuditEntry.actor_id)
+    """The trail, newest first. An unknown actor username is 422, like other filters.
+
+    An entry about a report, its items, comments, attachments or transitions is left out
+    unless the caller may see that report now through its own route (the same rule,
+    applied in the query, through a join on the report's primary key): a reviewer reads
+    no draft here either. An entry whose report is gone is left out too."""
+    report_id = _report_id()
+    stmt = (
+        select(AuditEntry, col(User.username))
+        .outerjoin(User, col(User.id) == col(AuditEntry.actor_id))
+        .outerjoin(Report, col(Report.id) == report_id)
+        .where(or_(report_id.is_(None), visible(caller)))
     )
     if actor is not None:
         actor_id = (

@@ -24,9 +24,11 @@ from app.models import (
     ReportingPeriod,
     Task,
     TaskUpdate,
+    User,
 )
 from app.schemas.common import VIETNAM
 from app.services.dashboard import period_compliance
+from app.services.visibility import visible
 
 SHEETS = ("tasks", "indicators", "documents", "compliance")
 TITLES = {
@@ -98,9 +100,12 @@ def _label(value: Any) -> Any:
     return LABELS.get(value, value) if isinstance(value, str) else value
 
 
-async def rows_for(session: AsyncSession, period: ReportingPeriod) -> dict[str, list[list[Any]]]:
-    """Every sheet's rows; drafts are left out (they are not reported yet)."""
-    submitted = (col(Report.period_id) == period.id) & (col(Report.state) != "draft")
+async def rows_for(
+    session: AsyncSession, period: ReportingPeriod, caller: User
+) -> dict[str, list[list[Any]]]:
+    """Every sheet's rows, from the reports the caller may see through `GET /reports/{id}`
+    (the same rule: for those who read every agency's reports, drafts are left out)."""
+    submitted = (col(Report.period_id) == period.id) & visible(caller)
     tasks = await session.execute(
         select(
             col(Agency.short_name), col(Task.code), col(Task.title), TaskUpdate, col(Report.state)
@@ -227,11 +232,13 @@ def csv_bytes(rows: list[list[Any]], headers: list[str]) -> bytes:
     return b"\xef\xbb\xbf" + buffer.getvalue().encode("utf-8")
 
 
-async def workbook(session: AsyncSession, period: ReportingPeriod) -> bytes:
-    sheets = await rows_for(session, period)
+async def workbook(session: AsyncSession, period: ReportingPeriod, caller: User) -> bytes:
+    sheets = await rows_for(session, period, caller)
     return await asyncio.to_thread(_xlsx, period.title, sheets)
 
 
-async def sheet_csv(session: AsyncSession, period: ReportingPeriod, sheet: str) -> bytes:
-    sheets = await rows_for(session, period)
+async def sheet_csv(
+    session: AsyncSession, period: ReportingPeriod, caller: User, sheet: str
+) -> bytes:
+    sheets = await rows_for(session, period, caller)
     return await asyncio.to_thread(csv_bytes, sheets[sheet], HEADERS[sheet])

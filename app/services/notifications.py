@@ -18,6 +18,7 @@ from app.models import Notification, PeriodAgency, Report, ReportingPeriod, User
 from app.schemas.notifications import NotificationPage, NotificationRead
 from app.services import audit
 from app.services.common import fetch_page
+from app.services.visibility import report_visible
 
 MESSAGES: dict[str, tuple[str, str]] = {
     "report_returned": (
@@ -132,8 +133,14 @@ async def list_notifications(
     after: SortKey | None,
     limit: int,
 ) -> NotificationPage:
-    """The user's own notifications, newest first; nobody reads another's."""
-    stmt = select(Notification).where(col(Notification.user_id) == user.id)
+    """The user's own notifications, newest first; nobody reads another's. A notice about
+    a report the user may no longer see (moved to another agency, role changed) is left
+    out, like everything about that report."""
+    about = col(Notification.report_id)
+    stmt = select(Notification).where(
+        col(Notification.user_id) == user.id,
+        or_(about.is_(None), report_visible(user, about)),
+    )
     if unread is True:
         stmt = stmt.where(col(Notification.read_at).is_(None))
     elif unread is False:

@@ -7,7 +7,7 @@ before review. Every transition is recorded with actor, time and comment.
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, false, func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -34,24 +34,13 @@ from app.services.auth import utcnow
 from app.services.common import agency_ref, fetch_page
 from app.services.notifications import notify_agency
 from app.services.periods import asked, get_period
+from app.services.visibility import visible
 
 EDITABLE = ("draft", "returned")
 
 
 def report_etag(report: Report) -> str:
     return etag("report", report.id or 0, report.version)
-
-
-def visible(caller: User) -> ColumnElement[bool]:
-    """Reports the caller may see: their agency's (drafts included) if they work on
-    reports, and every agency's submitted ones if they read all. Anything else is 404."""
-    perms = permissions_of(caller.role)
-    clauses: list[ColumnElement[bool]] = []
-    if Permission.reports_read_own in perms:
-        clauses.append(col(Report.agency_id) == caller.agency_id)
-    if Permission.reports_read_all in perms:
-        clauses.append(col(Report.state) != "draft")
-    return or_(*clauses) if clauses else false()
 
 
 def is_late(report: Report, period: ReportingPeriod) -> bool:

@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx
 import orjson
-from sqlalchemy import select, text, update
+from sqlalchemy import BigInteger, ColumnElement, cast, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
@@ -44,6 +44,7 @@ from app.schemas.webhooks import (
 from app.services import audit
 from app.services.common import fetch_page
 from app.services.progress import derived_statuses
+from app.services.visibility import report_visible
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +94,18 @@ async def emit(session: AsyncSession, event: str, data: dict[str, Any]) -> None:
         ),
         {"event_id": str(event_id), "event": event, "payload": orjson.dumps(payload).decode()},
     )
+
+
+def delivery_visible(caller: User) -> ColumnElement[bool]:
+    """Deliveries the caller may read in the log: an event about a report (`data.report.id`
+    or `data.report_id`) only while the caller may see that report through its own route;
+    other events (periods) always. The worker posts regardless: this is the log's view."""
+    payload = col(WebhookDelivery.payload)
+    about = func.coalesce(
+        payload[("data", "report", "id")].astext, payload[("data", "report_id")].astext
+    )
+    report_id = cast(about, BigInteger)
+    return or_(report_id.is_(None), report_visible(caller, report_id))
 
 
 async def _task_statuses(session: AsyncSession, task_ids: Sequence[int]) -> dict[int, str]:
@@ -442,13 +455,16 @@ def _delivery_read(delivery: WebhookDelivery) -> DeliveryRead:
 
 async def list_deliveries(
     session: AsyncSession,
+    caller: User,
     webhook_id: int,
     status: str | None,
     after: SortKey | None,
     limit: int,
 ) -> DeliveryPage:
     await get_webhook(session, webhook_id)
-    stmt = select(WebhookDelivery).where(col(WebhookDelivery.webhook_id) == webhook_id)
+    stmt = select(WebhookDelivery).where(
+        col(WebhookDelivery.webhook_id) == webhook_id, delivery_visible(caller)
+    )
     if status is not None:
         stmt = stmt.where(col(WebhookDelivery.status) == status)
     rows, total, next_cursor = await fetch_page(
@@ -467,13 +483,14 @@ async def list_deliveries(
 
 
 async def _load_delivery(
-    session: AsyncSession, webhook_id: int, delivery_id: int
+    session: AsyncSession, caller: User, webhook_id: int, delivery_id: int
 ) -> WebhookDelivery:
     delivery = (
         await session.execute(
             select(WebhookDelivery).where(
                 col(WebhookDelivery.id) == delivery_id,
                 col(WebhookDelivery.webhook_id) == webhook_id,
+                delivery_visible(caller),
             )
         )
     ).scalar_one_or_none()
@@ -482,8 +499,10 @@ async def _load_delivery(
     return delivery
 
 
-async def get_delivery(session: AsyncSession, webhook_id: int, delivery_id: int) -> DeliveryDetail:
-    delivery = await _load_delivery(session, webhook_id, delivery_id)
+async def get_delivery(
+    session: AsyncSession, caller: User, webhook_id: int, delivery_id: int
+) -> DeliveryDetail:
+    delivery = await _load_delivery(session, caller, webhook_id, delivery_id)
     attempts = (
         await session.execute(
             select(WebhookAttempt)
@@ -503,7 +522,7 @@ async def redeliver(
 ) -> DeliveryRead:
     """A new delivery of the same event (same event id and body), due at once."""
     webhook = await get_webhook(session, webhook_id)
-    original = await _load_delivery(session, webhook_id, delivery_id)
+    original = await _load_delivery(session, caller, webhook_id, delivery_id)
     if original.status == "pending":
         raise ConflictError("conflict.delivery_pending")
     if not webhook.active:
