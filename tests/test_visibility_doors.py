@@ -249,8 +249,9 @@ def _schema(param: dict[str, Any]) -> dict[str, Any]:
 
 def _calls(app: Any, scene: Scene) -> list[tuple[str, str, dict[str, Any]]]:
     """(template, url, query) for every GET operation of the contract, each path parameter
-    filled with every real value it may take and the query parameters that choose what
-    is shown varied one at a time."""
+    filled with every real value it may take (every value of an enum), lists at their
+    largest page, and the query parameters that choose what is shown (a view with a
+    default, the audit's entity, a period, an agency) varied one at a time."""
     report_id = scene.ids[("report_id", "reports")][0]
     period_id = scene.ids[("period_id", "periods")][0]
     special: dict[str, list[str]] = {
@@ -285,8 +286,10 @@ def _calls(app: Any, scene: Scene) -> list[tuple[str, str, dict[str, Any]]]:
                     base["q"] = scene.marker[:-3]
                 elif name == "since":
                     base["since"] = encode_cursor("sync", (0, 0))
-                elif "enum" in schema:
-                    variants += [{name: v} for v in schema["enum"]]
+                elif "enum" in schema and "default" in schema:
+                    # One view out of several (export.csv's sheet): walk every one. An
+                    # enum without a default is a filter: omitting it already shows all.
+                    variants += [{name: v} for v in schema["enum"] if v != schema["default"]]
                 elif name in special:
                     variants += [{name: v} for v in special[name]]
                 elif param.get("required"):

@@ -37,7 +37,9 @@ async def list_notifications(
     cursor: CursorParam = None,
 ) -> NotificationPage:
     """Newest first. `unread=true` lists only unread ones, `unread=false` only read ones.
-    `message` follows `Accept-Language` (Vietnamese by default, English with `en`)."""
+    `message` follows `Accept-Language` (Vietnamese by default, English with `en`). A
+    notice about a report I may no longer see (after a move to another agency or a role
+    change) is left out, like everything about that report."""
     return await service.list_notifications(
         session,
         user,
