@@ -62,3 +62,24 @@ async def accounts(client: httpx.AsyncClient, sessionmaker: Any) -> dict[str, Ac
     }
     made["anonymous"] = Account(id=0, username="", role="", agency="")
     return made
+
+
+@pytest.fixture(scope="session", autouse=True)
+def offline_name_resolution() -> Iterator[None]:
+    """Webhook host names never reach a DNS server in tests (only loopback may see our
+    traffic): `localhost` names resolve as the system says, any other name fails to
+    resolve unless a test installs its own table (tests/test_webhook_destinations.py)."""
+    import socket
+
+    from app.services import webhook_destinations
+
+    real = webhook_destinations.resolve
+
+    async def resolve(host: str, port: int) -> list[Any]:
+        if host.rstrip(".").lower() == "localhost":
+            return await real("localhost", port)  # from the hosts file
+        raise socket.gaierror(socket.EAI_NONAME, f"{host}: not resolved in tests")
+
+    webhook_destinations.resolve = resolve
+    yield
+    webhook_destinations.resolve = real

@@ -1,5 +1,9 @@
 """Test databases: a fresh PostgreSQL database per test session, built by the migrations.
 
+The URL's user (a superuser) owns the database and runs the migrations; the app, through
+``make_engine``, switches to the runtime role (``dxplan_app``), so every test that goes
+through the app proves the runtime role's grants suffice. ``owner_engine`` keeps the owner.
+
 The server is TEST_DATABASE_URL (or DATABASE_URL) when given, else the embedded one in
 .data/test. Each session creates its own database on that server and drops it at the end.
 """
@@ -12,7 +16,7 @@ from pathlib import Path
 
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
 from app.core.config import REPO_ROOT, Settings, async_url
@@ -43,6 +47,12 @@ def create_database(base_url: str, prefix: str = "dxplan_test") -> str:
     return make_url(async_url(base_url)).set(database=name).render_as_string(hide_password=False)
 
 
+def owner_engine(url: str) -> AsyncEngine:
+    """An engine logged in as the URL's user, without switching to the runtime role: the
+    owner's rights, for what only migrations, seeding or a tamper test may do."""
+    return create_async_engine(async_url(url), poolclass=NullPool)
+
+
 def drop_database(base_url: str, url: str) -> None:
     name = make_url(url).database
     asyncio.run(_admin(base_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -61,6 +71,12 @@ def settings_for(url: str) -> Settings:
         jwt_secret=TEST_JWT_SECRET,
         storage_dir=storage_dir_for(url),
         webhook_worker=False,  # tests run deliveries themselves
+        # Bursts of parallel requests on a loaded CI machine wait for pooled connections
+        # longer than the 3 s default allows; tests/test_outage.py sets its own timeouts.
+        db_pool_timeout_seconds=30.0,
+        # Test receivers listen on loopback, which webhooks may not reach by default
+        # (tests/test_webhook_destinations.py checks the default with this list empty).
+        webhook_allowed_networks=["127.0.0.0/8", "::1/128"],
     )  # type: ignore[arg-type]
 
 

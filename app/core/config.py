@@ -24,12 +24,32 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         default=None, validation_alias=AliasChoices("DATABASE_URL", "DXPLAN_DATABASE_URL")
     )
+    # Database roles (README "Database roles"): migrations run as the owner, through this URL
+    # when set (else DATABASE_URL); the service's requests always run as the runtime role,
+    # logging in as it or switching to it (SET ROLE) from a login that is a member of it.
+    migration_database_url: str | None = None
+    db_runtime_role: str = Field(default="dxplan_app", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
     data_dir: Path = Path(".data")
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     workers: int = Field(default=1, ge=1, le=64)
+    # `dxplan serve` (app/core/serving.py): an idle keep-alive connection is closed after
+    # keep_alive seconds, one whose request head is incomplete after header_timeout seconds
+    # (from the connection or the previous answer); past limit_concurrency connections or
+    # requests per worker, requests get 503 (0: no limit); on SIGTERM/SIGINT requests in
+    # flight get shutdown_grace seconds to finish.
+    http_keep_alive_seconds: int = Field(default=5, ge=1, le=3600)
+    http_header_timeout_seconds: float = Field(default=10.0, gt=0, le=3600)
+    http_limit_concurrency: int = Field(default=1000, ge=0)
+    shutdown_grace_seconds: int = Field(default=30, ge=1, le=3600)
     db_pool_size: int = Field(default=5, ge=1, le=100)
     db_max_overflow: int = Field(default=5, ge=0, le=100)
+    # Database outages (app/core/outage.py): opening a connection gives up after the connect
+    # timeout, waiting for a pooled one after the pool timeout; the request then answers 503
+    # with Retry-After: db_retry_after_seconds.
+    db_connect_timeout_seconds: float = Field(default=3.0, gt=0, le=60)
+    db_pool_timeout_seconds: float = Field(default=3.0, gt=0, le=60)
+    db_retry_after_seconds: int = Field(default=5, ge=1, le=3600)
     # Open a fresh connection per session instead of pooling; for callers that run the app
     # on more than one event loop (the synchronous test client).
     db_null_pool: bool = False
@@ -46,7 +66,11 @@ class Settings(BaseSettings):
     cache_max_age: int = Field(default=60, ge=0, le=86400)
     # Finished public answers kept per process, valid while the data version stands (0: off).
     public_cache_entries: int = Field(default=512, ge=0, le=100_000)
-    # Evidence files: the largest upload accepted, and where the blobs are kept by SHA-256
+    # The largest request body accepted (JSON, forms, anything but an evidence upload);
+    # larger ones are refused with 413 before they are read.
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1)
+    # Evidence files: the largest upload accepted (an upload's body may pass it by the
+    # multipart envelope, 64 KiB), and where the blobs are kept by SHA-256
     # (default <data_dir>/files).
     attachment_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1)
     storage_dir: Path | None = None
@@ -60,6 +84,11 @@ class Settings(BaseSettings):
     webhook_backoff_base_seconds: float = Field(default=30.0, gt=0, le=86400)
     webhook_backoff_max_seconds: float = Field(default=3600.0, gt=0, le=7 * 86400)
     webhook_max_attempts: int = Field(default=10, ge=1, le=50)
+    # Networks webhooks may be posted to although they are not public (CIDRs, comma-separated;
+    # default none): loopback, link-local, private, shared, multicast, reserved and unspecified
+    # addresses are refused otherwise, at registration and on the address resolved for every
+    # delivery (app/services/webhook_destinations.py). For receivers on a provincial network.
+    webhook_allowed_networks: Annotated[list[IPv4Network | IPv6Network], NoDecode] = []
 
     # Identity. The signing key must be at least 32 bytes; in production it is required, in
     # development one is generated once into the data folder.
@@ -82,7 +111,7 @@ class Settings(BaseSettings):
     # peer's address is the client's, whatever the headers say (app/core/proxies.py).
     trusted_proxies: Annotated[list[IPv4Network | IPv6Network], NoDecode] = []
 
-    @field_validator("trusted_proxies", mode="before")
+    @field_validator("trusted_proxies", "webhook_allowed_networks", mode="before")
     @classmethod
     def _parse_networks(cls, value: object) -> object:
         if isinstance(value, str):

@@ -22,6 +22,10 @@ MESSAGES: dict[str, dict[Lang, str]] = {
         "vi": "Dịch vụ tạm thời không sẵn sàng",
         "en": "Service temporarily unavailable",
     },
+    "database_unavailable": {
+        "vi": "Cơ sở dữ liệu tạm thời không sẵn sàng",
+        "en": "Database temporarily unavailable",
+    },
     "internal_error": {"vi": "Lỗi máy chủ", "en": "Internal server error"},
     "unauthorized": {"vi": "Chưa xác thực", "en": "Unauthorized"},
     "invalid_grant": {"vi": "Sai tên đăng nhập hoặc mật khẩu", "en": "Invalid credentials"},
@@ -30,10 +34,10 @@ MESSAGES: dict[str, dict[Lang, str]] = {
     "conflict": {"vi": "Xung đột dữ liệu", "en": "Conflict"},
     "precondition_failed": {"vi": "Phiên bản đã thay đổi", "en": "Precondition failed"},
     "precondition_required": {"vi": "Thiếu điều kiện If-Match", "en": "Precondition required"},
-    "payload_too_large": {"vi": "Tệp quá lớn", "en": "Payload too large"},
+    "payload_too_large": {"vi": "Nội dung quá lớn", "en": "Payload too large"},
     "payload_too_large.detail": {
-        "vi": "Tệp tải lên vượt quá giới hạn {limit}.",
-        "en": "The upload exceeds the limit of {limit}.",
+        "vi": "Nội dung yêu cầu vượt quá giới hạn {limit}.",
+        "en": "The request body exceeds the limit of {limit}.",
     },
     # Details.
     "unauthorized.missing": {
@@ -144,9 +148,9 @@ MESSAGES: dict[str, dict[Lang, str]] = {
         "vi": "Đường dẫn này không hỗ trợ phương thức {method}.",
         "en": "This path does not support {method}.",
     },
-    "service_unavailable.database": {
-        "vi": "Không kết nối được cơ sở dữ liệu.",
-        "en": "The database cannot be reached.",
+    "database_unavailable.detail": {
+        "vi": "Tạm thời không kết nối được cơ sở dữ liệu; vui lòng thử lại sau {seconds} giây.",
+        "en": "The database cannot be reached for now; please retry in {seconds} seconds.",
     },
     "internal_error.detail": {
         "vi": "Đã có lỗi không mong muốn; mã yêu cầu: {request_id}.",
@@ -279,6 +283,14 @@ MESSAGES: dict[str, dict[Lang, str]] = {
     "field.group_agency": {
         "vi": "Người dùng không thể thuộc một nhóm cơ quan.",
         "en": "A user cannot belong to a group of agencies.",
+    },
+    "field.webhook_destination_blocked": {
+        "vi": "Địa chỉ nhận dẫn tới mạng nội bộ (loopback, link-local, mạng riêng, multicast"
+        " hoặc địa chỉ dành riêng) nên không được phép; quản trị hệ thống có thể mở dải mạng"
+        " bằng DXPLAN_WEBHOOK_ALLOWED_NETWORKS.",
+        "en": "The receiver's address leads into an internal network (loopback, link-local,"
+        " private, multicast or reserved) and is not allowed; the operator can open a range"
+        " with DXPLAN_WEBHOOK_ALLOWED_NETWORKS.",
     },
 }
 

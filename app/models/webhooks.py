@@ -101,4 +101,6 @@ class WebhookAttempt(SQLModel, table=True):
     duration_ms: int
     status_code: int | None = None
     error: str | None = Field(default=None, max_length=500)
+    # No longer written: a receiver's answer is not kept (it could be an internal service's
+    # data), and the API shows null. The column stays until a migration drops it.
     response_excerpt: str | None = Field(default=None, max_length=500)

@@ -9,7 +9,7 @@ from app.core.idempotency import IdempotencyKeyHeader, idempotent
 from app.core.openapi import problems
 from app.core.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, decode_cursor
 from app.core.permissions import Permission
-from app.deps import SessionDep, require
+from app.deps import SessionDep, SettingsDep, require
 from app.models import User
 from app.schemas.webhooks import (
     DeliveryDetail,
@@ -62,6 +62,7 @@ async def list_webhooks(
 async def create_webhook(
     request: Request,
     session: SessionDep,
+    settings: SettingsDep,
     body: WebhookCreate,
     caller: Admin,
     idempotency_key: IdempotencyKeyHeader = None,
@@ -70,10 +71,16 @@ async def create_webhook(
     `events` is posted to `url` as JSON `{"id", "type", "occurred_at", "data"}`, signed in
     the `X-Dxplan-Signature` header as `t=<unix time>,v1=<hex HMAC-SHA256 of "<t>." + body>`
     with `secret`. A delivery that does not get a 2xx answer is retried with exponential
-    back-off; see the README for the schedule and how to verify a signature."""
+    back-off; see the README for the schedule and how to verify a signature.
+
+    `url` must lead to public addresses: a literal or resolved address that is loopback,
+    link-local, private, shared, multicast, reserved or unspecified (IPv4-mapped forms
+    included) is refused with 422 (`type` `webhook_destination_blocked` on `url`) unless
+    the operator opened its network (`DXPLAN_WEBHOOK_ALLOWED_NETWORKS`). Every delivery
+    checks the resolved address again and posts nothing to a refused one."""
 
     async def produce() -> tuple[int, WebhookRead, dict[str, str]]:
-        webhook = await service.create_webhook(session, caller, body)
+        webhook = await service.create_webhook(session, settings, caller, body)
         return (
             201,
             WebhookRead.model_validate(webhook),
@@ -108,14 +115,16 @@ async def get_webhook(
 async def update_webhook(
     response: Response,
     session: SessionDep,
+    settings: SettingsDep,
     webhook_id: WebhookId,
     body: WebhookUpdate,
     caller: Admin,
     if_match: IfMatch = None,
 ) -> WebhookRead:
     """Administrators only; needs `If-Match`. Pausing (`active: false`) holds new and
-    pending deliveries until the webhook is active again."""
-    webhook = await service.update_webhook(session, caller, webhook_id, body, if_match)
+    pending deliveries until the webhook is active again. A new `url` is checked as at
+    registration."""
+    webhook = await service.update_webhook(session, settings, caller, webhook_id, body, if_match)
     response.headers["ETag"] = service.webhook_etag(webhook)
     return WebhookRead.model_validate(webhook)
 
@@ -175,8 +184,9 @@ async def get_delivery(
     session: SessionDep, webhook_id: WebhookId, delivery_id: DeliveryId, caller: Admin
 ) -> DeliveryDetail:
     """Administrators only. The body that was posted and every attempt: when, how long,
-    the receiver's status code and the start of its answer, or the network error. 404 for
-    a delivery about a report the caller may not see now (one withdrawn back to draft)."""
+    the receiver's status code, or the network error (or `Blocked: …` for a destination
+    the rules refuse). The receiver's answer itself is never kept. 404 for a delivery
+    about a report the caller may not see now (one withdrawn back to draft)."""
     return await service.get_delivery(session, caller, webhook_id, delivery_id)
 
 

@@ -118,10 +118,24 @@ class AttemptRead(BaseModel):
     status_code: int | None = Field(
         description="The receiver's answer; null when none came.", examples=[503]
     )
-    error: str | None = Field(examples=["HTTP 503"])
-    response_excerpt: str | None = Field(
-        description="The first 500 characters of the answer.", examples=["Service Unavailable"]
+    error: str | None = Field(
+        description="Why the attempt failed: `HTTP <status>`, a network error, a timeout, or "
+        "`Blocked: …` when the receiver's address is not a permitted destination (nothing "
+        "was sent).",
+        examples=["HTTP 503"],
     )
+    response_excerpt: str | None = Field(
+        default=None,
+        deprecated=True,
+        description="Always null: the receiver's answer is no longer kept or shown (it "
+        "could carry an internal service's data). Kept for compatibility.",
+    )
+
+    @field_validator("response_excerpt", mode="before")
+    @classmethod
+    def _never_shown(cls, value: object) -> None:
+        # Rows logged before the answer stopped being kept may still hold an excerpt.
+        return None
 
 
 class DeliveryDetail(DeliveryRead):

@@ -5,6 +5,9 @@ event exists exactly when its change committed. `deliver_due` claims due deliver
 taken with SKIP LOCKED so any number of workers and hosts share the work), posts them with
 an HMAC-SHA256 signature over the timestamp and body, and records each attempt; a failed
 attempt n is retried after base * 2**(n-1) seconds (capped) until the attempts run out.
+Only permitted destinations are ever posted to (services/webhook_destinations.py), and the
+log keeps the receiver's status, not its answer: a webhook must not be a way to read
+services the server can reach.
 """
 
 import asyncio
@@ -45,12 +48,18 @@ from app.services import audit
 from app.services.common import fetch_page
 from app.services.progress import derived_statuses
 from app.services.visibility import report_visible
+from app.services.webhook_destinations import (
+    DestinationBlockedError,
+    check_registration,
+    checked_addresses,
+    host_and_port,
+)
 
 log = logging.getLogger(__name__)
 
 SIGNATURE_HEADER = "X-Dxplan-Signature"
 USER_AGENT = "dxplan-webhooks/1"
-EXCERPT = 500
+ERROR_LENGTH = 500  # the log's error column
 
 
 def utcnow() -> datetime:
@@ -217,16 +226,28 @@ async def _claim(
 
 
 def _clean(value: str) -> str | None:
-    """Text fit for a log column: no NUL (PostgreSQL refuses it), at most EXCERPT long."""
-    return value.replace("\x00", "")[:EXCERPT] or None
+    """Text fit for a log column: no NUL (PostgreSQL refuses it), at most ERROR_LENGTH long."""
+    return value.replace("\x00", "")[:ERROR_LENGTH] or None
 
 
-async def _post(client: httpx.AsyncClient, item: _Claimed, seconds: float) -> dict[str, Any]:
-    """One attempt, bounded as a whole by `seconds` (httpx's own timeout bounds each read,
-    not the whole answer); the status decides, and at most EXCERPT bytes of the answer are
-    read for the log."""
-    body = orjson.dumps(item.payload)
+async def _pinned_request(
+    client: httpx.AsyncClient, settings: Settings, item: _Claimed, body: bytes
+) -> httpx.Request:
+    """The request, addressed to the first of the receiver's addresses once every one of
+    them passed the destination rule (else DestinationBlockedError).
+
+    The connection goes to that address, not to the name, so the name cannot be pointed
+    elsewhere between the check and the connection; the Host header and, for https, the
+    TLS server name (SNI) and certificate check stay on the registered name. `Connection:
+    close` keeps a connection from serving a later attempt, made for another name, whose
+    address and certificate were not the ones checked for it.
+    """
+    url = httpx.URL(item.url)
+    host, port = host_and_port(url)
+    addresses = await checked_addresses(host, port, settings.webhook_allowed_networks)
     headers = {
+        "Host": url.netloc.decode("ascii"),
+        "Connection": "close",
         "Content-Type": "application/json",
         "User-Agent": USER_AGENT,
         "X-Dxplan-Event": item.event,
@@ -234,37 +255,47 @@ async def _post(client: httpx.AsyncClient, item: _Claimed, seconds: float) -> di
         "X-Dxplan-Delivery": str(item.id),
         SIGNATURE_HEADER: sign(item.secret, int(time.time()), body),
     }
+    extensions = {"sni_hostname": host} if url.scheme == "https" else {}
+    return client.build_request(
+        "POST",
+        url.copy_with(host=str(addresses[0])),
+        content=body,
+        headers=headers,
+        extensions=extensions,
+    )
+
+
+async def _post(client: httpx.AsyncClient, settings: Settings, item: _Claimed) -> dict[str, Any]:
+    """One attempt, bounded as a whole (name resolution included) by the webhook timeout
+    (httpx's own timeout bounds each read, not the whole answer). The status decides; the
+    answer's body is never read, kept or shown (it could be an internal service's data)."""
+    seconds = settings.webhook_timeout_seconds
+    body = orjson.dumps(item.payload)
     started = time.perf_counter()
     deadline = asyncio.get_running_loop().time() + seconds
-    outcome: dict[str, Any] = {"status_code": None, "error": None, "response_excerpt": None}
+    outcome: dict[str, Any] = {"status_code": None, "error": None}
     try:
         async with asyncio.timeout_at(deadline):
-            request = client.build_request("POST", item.url, content=body, headers=headers)
+            request = await _pinned_request(client, settings, item, body)
             response = await client.send(request, stream=True)
     except TimeoutError:
         outcome["error"] = f"Timeout: no answer within {seconds:g} s"
+    except DestinationBlockedError as exc:
+        outcome["error"] = _clean(
+            f"Blocked: {exc.host} is not a permitted destination (an internal address);"
+            " see DXPLAN_WEBHOOK_ALLOWED_NETWORKS"
+        )
+    except (OSError, UnicodeError) as exc:  # the name did not resolve
+        outcome["error"] = _clean(f"ConnectError: name resolution failed ({exc})")
     except httpx.HTTPError as exc:
         outcome["error"] = _clean(
             f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
         )
     else:
-        # The status decides; the start of the body is only for the log, read until the
-        # same deadline.
         outcome["status_code"] = response.status_code
         if not 200 <= response.status_code < 300:
             outcome["error"] = f"HTTP {response.status_code}"
-        excerpt = b""
-        try:
-            async with asyncio.timeout_at(deadline):
-                async for chunk in response.aiter_raw():
-                    excerpt += chunk
-                    if len(excerpt) >= EXCERPT:
-                        break
-        except (TimeoutError, httpx.HTTPError):
-            pass
-        finally:
-            await response.aclose()
-        outcome["response_excerpt"] = _clean(excerpt.decode("utf-8", errors="replace"))
+        await response.aclose()
     outcome["duration_ms"] = round((time.perf_counter() - started) * 1000)
     return outcome
 
@@ -327,7 +358,7 @@ async def deliver_due(
     claimed = await _claim(sessionmaker, at, lease, limit)
 
     async def one(item: _Claimed) -> bool:
-        outcome = await _post(client, item, settings.webhook_timeout_seconds)
+        outcome = await _post(client, settings, item)
         return await _record(sessionmaker, settings, item, outcome, now or utcnow())
 
     results = await asyncio.gather(*(one(item) for item in claimed), return_exceptions=True)
@@ -393,7 +424,10 @@ def _snapshot(webhook: Webhook) -> dict[str, Any]:
     return {k: v for k, v in (audit.snapshot(webhook) or {}).items() if k != "secret"}
 
 
-async def create_webhook(session: AsyncSession, caller: User, body: WebhookCreate) -> Webhook:
+async def create_webhook(
+    session: AsyncSession, settings: Settings, caller: User, body: WebhookCreate
+) -> Webhook:
+    await check_registration(str(body.url), settings.webhook_allowed_networks)
     webhook = Webhook(
         url=str(body.url),
         secret=body.secret,
@@ -412,8 +446,16 @@ async def create_webhook(session: AsyncSession, caller: User, body: WebhookCreat
 
 
 async def update_webhook(
-    session: AsyncSession, caller: User, webhook_id: int, body: WebhookUpdate, if_match: str | None
+    session: AsyncSession,
+    settings: Settings,
+    caller: User,
+    webhook_id: int,
+    body: WebhookUpdate,
+    if_match: str | None,
 ) -> Webhook:
+    # Checked before the row is locked: the check may wait on name resolution.
+    if body.url is not None:
+        await check_registration(str(body.url), settings.webhook_allowed_networks)
     webhook = await get_webhook(session, webhook_id, lock=True)
     check_if_match(if_match, webhook_etag(webhook))
     before = _snapshot(webhook)
