@@ -1,4 +1,4 @@
-"""The `dxplan` command: serve, migrate, seed, users, remind, webhooks, openapi."""
+"""The `dxplan` command: serve, migrate, seed, users, remind, webhooks, audit, openapi."""
 
 import argparse
 import asyncio
@@ -232,6 +232,32 @@ def cmd_webhooks_deliver(_: argparse.Namespace) -> None:
     _print_json(asyncio.run(run()))
 
 
+def cmd_audit_verify(_: argparse.Namespace) -> None:
+    """Walk the audit hash chain; print the count and head (exit 0) or the first break (exit 1)."""
+    from app.core.db import make_engine
+    from app.services.audit_chain import verify_chain
+
+    settings = _settings_with_database()
+
+    async def run() -> dict[str, object]:
+        engine = make_engine(settings, null_pool=True)
+        try:
+            async with engine.connect() as connection:
+                await connection.execution_options(
+                    isolation_level="REPEATABLE READ", postgresql_readonly=True
+                )
+                async with connection.begin():
+                    report = await verify_chain(connection)
+        finally:
+            await engine.dispose()
+        return report.as_dict()
+
+    result = asyncio.run(run())
+    _print_json(result)
+    if "broken" in result:
+        sys.exit(1)
+
+
 def cmd_openapi(_: argparse.Namespace) -> None:
     from app.main import create_app
 
@@ -294,6 +320,13 @@ def main(argv: list[str] | None = None) -> None:
     hooks_sub = hooks.add_subparsers(dest="webhooks_command", required=True)
     deliver = hooks_sub.add_parser("deliver", help="post the deliveries due now (for cron)")
     deliver.set_defaults(func=cmd_webhooks_deliver)
+
+    audit = sub.add_parser("audit", help="the audit trail")
+    audit_sub = audit.add_subparsers(dest="audit_command", required=True)
+    verify = audit_sub.add_parser(
+        "verify", help="check the audit hash chain; exit 1 at the first broken link"
+    )
+    verify.set_defaults(func=cmd_audit_verify)
 
     openapi = sub.add_parser("openapi", help="print the OpenAPI document")
     openapi.set_defaults(func=cmd_openapi)

@@ -18,7 +18,12 @@ if config.config_file_name is not None and config.attributes.get("configure_logg
 
 
 def _url() -> str:
-    url = config.get_main_option("sqlalchemy.url") or get_settings().database_url
+    settings = get_settings()
+    url = (
+        config.get_main_option("sqlalchemy.url")
+        or settings.migration_database_url
+        or settings.database_url
+    )
     if not url:
         raise RuntimeError("DATABASE_URL is not set")
     return async_url(url)

@@ -35,6 +35,10 @@ def make_engine(settings: Settings, *, null_pool: bool = False) -> AsyncEngine:
         kwargs["poolclass"] = NullPool
     else:
         kwargs.update(pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow)
+    # The service runs as the runtime role (README "Database roles"): a startup parameter, so
+    # every pooled connection has it from the start and RESET ROLE returns to it.
+    connect_args = kwargs.setdefault("connect_args", {})
+    connect_args.setdefault("server_settings", {})["role"] = settings.db_runtime_role
     return create_async_engine(async_url(settings.database_url), **kwargs)
 
 

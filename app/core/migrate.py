@@ -11,7 +11,9 @@ def alembic_config(settings: Settings, url: str | None = None) -> Config:
     config = Config(str(ini)) if ini.exists() else Config()
     config.set_main_option("script_location", str(settings.resolved_migrations_dir))
     config.attributes["configure_logger"] = False
-    target = url or settings.database_url
+    # Migrations run as the owner: the migration URL when set, else DATABASE_URL.
+    target = url or settings.migration_database_url or settings.database_url
+    config.attributes["runtime_role"] = settings.db_runtime_role
     if target:
         config.set_main_option("sqlalchemy.url", target.replace("%", "%%"))
     return config

@@ -6,7 +6,7 @@ from app.models.attachments import Attachment
 from app.models.changes import Change, DataVersion
 from app.models.documents import Document, DocumentAgency
 from app.models.indicators import Indicator, IndicatorAgency, IndicatorTarget
-from app.models.ops import AuditEntry, IdempotencyKey, Notification
+from app.models.ops import AuditEntry, AuditLink, IdempotencyKey, Notification
 from app.models.plans import Plan
 from app.models.reports import (
     DocumentUpdate,
@@ -27,6 +27,7 @@ __all__ = [
     "AgencyGroupMember",
     "Attachment",
     "AuditEntry",
+    "AuditLink",
     "AuthSession",
     "Change",
     "DataVersion",

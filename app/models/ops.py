@@ -3,7 +3,15 @@
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, DateTime, Index, LargeBinary, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    UniqueConstraint,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
@@ -31,7 +39,8 @@ class IdempotencyKey(SQLModel, table=True):
 
 
 class AuditEntry(SQLModel, table=True):
-    """Append-only: the database refuses UPDATE and DELETE on this table (a trigger)."""
+    """Append-only: the runtime role may only SELECT and INSERT, and a trigger refuses UPDATE,
+    DELETE and TRUNCATE to everyone else. Each row is chained at commit (``AuditLink``)."""
 
     __tablename__ = "audit_log"
     __table_args__ = (Index("ix_audit_log_entity", "entity", "entity_id", "id"),)
@@ -45,6 +54,30 @@ class AuditEntry(SQLModel, table=True):
     before: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONB))
     after: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONB))
     request_id: str | None = Field(default=None, max_length=64)
+
+
+class AuditLink(SQLModel, table=True):
+    """One link of the audit hash chain, appended at commit by a database trigger.
+
+    ``hash`` = SHA-256(``prev_hash`` || the canonical message of (``seq``, the audit row));
+    the first link's ``prev_hash`` is 32 zero bytes. The message is defined, and checked
+    independently of the database's functions, in ``app.services.audit_chain``. Written only
+    by the SECURITY DEFINER trigger function; append-only like the audit log.
+    """
+
+    __tablename__ = "audit_chain"
+
+    seq: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    audit_id: int = Field(
+        sa_column=Column(
+            BigInteger,
+            ForeignKey("audit_log.id", name="fk_audit_chain_audit_id_audit_log"),
+            nullable=False,
+            unique=True,
+        )
+    )
+    prev_hash: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    hash: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
 
 
 class Notification(SQLModel, table=True):
