@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI
 from prometheus_fastapi_instrumentator import Instrumentator
 
+from app.core.body_limit import BodyLimitMiddleware, UploadRoutes
 from app.core.caching import ConditionalGetMiddleware
 from app.core.config import Settings, get_settings
 from app.core.db import make_engine, make_sessionmaker
@@ -165,7 +166,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.add_middleware(ConditionalGetMiddleware, max_age=settings.cache_max_age)
     app.add_middleware(PublicCacheMiddleware, max_entries=settings.public_cache_entries)
-    app.add_middleware(RejectNulMiddleware)
+    uploads = UploadRoutes.of(app.routes)
+    app.add_middleware(RejectNulMiddleware, uploads=uploads)
+    # Bodies are bounded before any layer below reads them; the 413 carries a request id.
+    app.add_middleware(BodyLimitMiddleware, settings=settings, uploads=uploads)
     app.add_middleware(RequestIdMiddleware)
     # Outermost of these: every layer below, and uvicorn's access log, see the client address
     # resolved from DXPLAN_TRUSTED_PROXIES (the scope is changed in place).

@@ -122,7 +122,8 @@ class PreconditionRequiredError(AppError):
 
 
 class PayloadTooLargeError(AppError):
-    """An upload past the configured size limit; reading stops as soon as it is exceeded."""
+    """A request body (an upload or any other) past its configured size limit; reading
+    stops as soon as it is exceeded."""
 
     status = 413
     code = "payload_too_large"

@@ -25,12 +25,18 @@ _DESCRIPTIONS = {
     404: "No such object, or one the caller may not see.",
     409: "Conflict with the current state.",
     412: "If-Match does not match the current version.",
-    413: "The upload exceeds the size limit.",
+    413: "The request body exceeds its size limit (`DXPLAN_MAX_BODY_BYTES`; an evidence upload: "
+    "`DXPLAN_ATTACHMENT_MAX_BYTES`).",
     422: "Invalid parameters or body; each bad field is listed in `errors`.",
     428: "If-Match is required.",
     429: "Too many requests; see Retry-After.",
     503: "A dependency (the database) is unavailable.",
 }
+
+
+def _body_media(operation: dict[str, Any]) -> dict[str, Any]:
+    content: dict[str, Any] = operation.get("requestBody", {}).get("content", {})
+    return content
 
 
 def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
@@ -43,6 +49,7 @@ def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 JSON_MEDIA = "application/json"
 FORM_MEDIA = "application/x-www-form-urlencoded"
+MULTIPART_MEDIA = "multipart/form-data"
 SAMPLE_DATETIME = "2026-11-15T08:00:00+07:00"
 SAMPLE_DATE = "2026-11-15"
 SAMPLE_REQUEST_ID = "5f0c2b8e6a0d4c1f"
@@ -74,7 +81,7 @@ _PROBLEMS: dict[int, _Problem] = {
     413: (
         "payload_too_large",
         "payload_too_large.detail",
-        PayloadTooLargeError(Settings.model_fields["attachment_max_bytes"].default).params,
+        PayloadTooLargeError(Settings.model_fields["max_body_bytes"].default).params,
     ),
     422: ("validation_error", "validation_error.detail", {}),
     428: ("precondition_required", "precondition_required.detail", {}),
@@ -271,6 +278,9 @@ class _Examples:
             if path_params:
                 values[path_params[-1]["name"]] = missing
             params = {"entity": entity, "key": missing}
+        elif status == 413 and MULTIPART_MEDIA in _body_media(operation):
+            upload_limit = Settings.model_fields["attachment_max_bytes"].default
+            params = PayloadTooLargeError(upload_limit).params
         elif status == 409 and not overridden:
             if _ITEM_CREATE.match(operation_id):
                 key = "conflict.item_exists"
@@ -443,6 +453,9 @@ def _finish(app: FastAPI, schema: dict[str, Any]) -> None:
                 operation["security"] = [{}, *({name: []} for name in schemes)]
             else:
                 operation.setdefault("security", [])
+            if "requestBody" in operation:  # bounded before it is read (app.core.body_limit)
+                responses = operation.setdefault("responses", {})
+                responses.setdefault("413", {"description": _DESCRIPTIONS[413]})
             content = operation.get("requestBody", {}).get("content", {})
             for media in (JSON_MEDIA, FORM_MEDIA):
                 examples.add(content.get(media), request=True)
