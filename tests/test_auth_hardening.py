@@ -229,6 +229,18 @@ async def test_right_password_before_the_limit_still_works(app: Any, sessionmake
     await forget_address(sessionmaker, "10.66.1.1")
 
 
+async def test_concurrent_right_and_wrong_passwords_never_fail(app: Any, sessionmaker: Any) -> None:
+    """Successes giving their attempt back while others reserve theirs, on the same rows:
+    every answer is a sign-in, a refusal or a 429, never a deadlock's 500."""
+    victim = await create_user(sessionmaker, role="officer")
+    async with client_for(app, "10.66.2.1") as c:
+        answers = await asyncio.gather(
+            *(guess(c, victim.username, PASSWORD if n % 2 else "wrong") for n in range(30))
+        )
+    assert 200 in answers
+    await forget_address(sessionmaker, "10.66.2.1")
+
+
 # Revocation ------------------------------------------------------------------------------
 
 

@@ -6,6 +6,7 @@ flushes and leaves the commit to the request.
 """
 
 import math
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from ipaddress import IPv6Address, ip_network
 from typing import Any
@@ -65,24 +66,31 @@ async def _reserve_attempt(
     """
     table: Any = LoginThrottle.__table__  # type: ignore[attr-defined]
     keys = sorted(limits)
-    await session.execute(
-        pg_insert(table)
-        .values([{"key": key, "failures": 0, "window_started_at": now} for key in keys])
-        .on_conflict_do_nothing(index_elements=["key"])
-    )
-    rows = (
-        (
-            await session.execute(
-                select(LoginThrottle)
-                .where(col(LoginThrottle.key).in_(keys))
-                .order_by(col(LoginThrottle.key))
-                .with_for_update()
-                .execution_options(populate_existing=True)
-            )
+    rows: Sequence[LoginThrottle] = []
+    for _ in range(3):  # a row deleted by a concurrent success is created again
+        await session.execute(
+            pg_insert(table)
+            .values([{"key": key, "failures": 0, "window_started_at": now} for key in keys])
+            .on_conflict_do_nothing(index_elements=["key"])
         )
-        .scalars()
-        .all()
-    )
+        rows = (
+            (
+                await session.execute(
+                    select(LoginThrottle)
+                    .where(col(LoginThrottle.key).in_(keys))
+                    .order_by(col(LoginThrottle.key))
+                    .with_for_update()
+                    .execution_options(populate_existing=True)
+                )
+            )
+            .scalars()
+            .all()
+        )
+        if len(rows) == len(keys):
+            break
+        await session.rollback()  # start over holding no lock, or two retries could deadlock
+    else:
+        raise TooManyRequestsError(1)  # never seen; refuse rather than count nothing
     locks = [row.locked_until for row in rows if row.locked_until and row.locked_until > now]
     if locks:
         await session.rollback()
@@ -107,7 +115,7 @@ async def _give_back(
     """After a success: the account's count starts over; the address gets back the attempt
     it reserved (and the lock that attempt set, if still in place) but keeps its other
     failures, so one valid account cannot reset an address that guesses at others."""
-    await session.execute(delete(LoginThrottle).where(col(LoginThrottle.key) == user_key))
+    # Rows in key order ("addr:" before "user:"), as _reserve_attempt locks them: no deadlock.
     before, after = reservation[address_key]
     table: Any = LoginThrottle.__table__  # type: ignore[attr-defined]
     await session.execute(
@@ -121,6 +129,7 @@ async def _give_back(
             ),
         )
     )
+    await session.execute(delete(LoginThrottle).where(col(LoginThrottle.key) == user_key))
 
 
 async def _issue(
