@@ -192,7 +192,9 @@ async def test_forwarded_for_from_trusted_proxy_names_the_client(
 # Atomic failure accounting ---------------------------------------------------------------
 
 
-async def test_parallel_burst_evaluates_at_most_the_limit(app: Any, sessionmaker: Any) -> None:
+async def test_parallel_burst_evaluates_at_most_the_limit(
+    app: Any, client: httpx.AsyncClient, sessionmaker: Any, accounts: dict[str, Account]
+) -> None:
     settings = app.state.settings
     victim = await create_user(sessionmaker, role="officer")
     async with client_for(app, "10.66.0.1") as c:
@@ -205,6 +207,14 @@ async def test_parallel_burst_evaluates_at_most_the_limit(app: Any, sessionmaker
     async with client_for(app, "10.66.0.2") as c:  # from anywhere
         assert await guess(c, victim.username, PASSWORD) == 429
     assert len(await failed_sign_ins(sessionmaker, victim.id)) == len(evaluated)
+    # The same count from outside, as the fault suite reads it: the audit trail.
+    trail = await client.get(
+        "/api/v1/audit",
+        params={"action": "auth.sign_in_failed", "entity": "user", "entity_id": victim.id},
+        headers=accounts["admin"].headers,
+    )
+    assert trail.status_code == 200
+    assert trail.json()["total"] == len(evaluated)
     await forget_address(sessionmaker, "10.66.0.1")
 
 
