@@ -14,6 +14,8 @@ from sqlmodel import col
 from app.core.config import Settings
 from app.core.db import session_scope
 from app.core.errors import ForbiddenError, NotFoundError, UnauthorizedError
+from app.core.outage import STATE_KEY as OUTAGE_STATE_KEY
+from app.core.outage import unavailable_session
 from app.core.permissions import Permission, permissions_of
 from app.core.security import decode_access_token
 from app.models import AuthSession, Plan, User
@@ -23,6 +25,11 @@ oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=F
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    unavailable = getattr(request.state, OUTAGE_STATE_KEY, None)
+    if isinstance(unavailable, Exception):  # the public cache could not reach the database
+        async with unavailable_session(unavailable) as session:
+            yield session
+        return
     factory: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
     async for session in session_scope(factory):
         yield session

@@ -17,6 +17,7 @@ from app.core.errors import install_error_handlers
 from app.core.hygiene import RejectNulMiddleware
 from app.core.logging import RequestIdMiddleware, configure_logging
 from app.core.openapi import install_openapi
+from app.core.outage import DatabaseOutageMiddleware, install_outage_handling
 from app.core.proxies import ClientAddressMiddleware
 from app.core.public_cache import PublicCacheMiddleware
 from app.core.security import signing_key
@@ -94,6 +95,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     # Refuses to start in production without a strong key.
     app.state.signing_key = signing_key(settings)
     engine = make_engine(settings, null_pool=settings.db_null_pool)
+    app.state.outage_monitor.watch(engine)
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
     stop = asyncio.Event()
@@ -131,6 +133,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     install_error_handlers(app)
+    install_outage_handling(app)
     install_openapi(app)
     install_docs(app)
 
@@ -168,6 +171,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(PublicCacheMiddleware, max_entries=settings.public_cache_entries)
     uploads = UploadRoutes.of(app.routes)
     app.add_middleware(RejectNulMiddleware, uploads=uploads)
+    # A database outage that escapes the layers inside (the public cache) answers 503.
+    app.add_middleware(DatabaseOutageMiddleware)
     # Bodies are bounded before any layer below reads them; the 413 carries a request id.
     app.add_middleware(BodyLimitMiddleware, settings=settings, uploads=uploads)
     app.add_middleware(RequestIdMiddleware)

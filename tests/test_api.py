@@ -218,7 +218,8 @@ async def test_readyz_is_503_without_database() -> None:
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
             response = await c.get("/readyz")
     assert response.status_code == 503
-    assert response.json()["code"] == "service_unavailable"
+    assert response.json()["code"] == "database_unavailable"
+    assert response.headers["retry-after"] == "5"
     assert (await c.aclose()) is None
 
 

@@ -14,6 +14,7 @@ from sqlalchemy.pool import NullPool
 from sqlmodel import SQLModel
 
 from app.core.config import Settings, async_url
+from app.core.outage import translate_connect_errors
 
 # Named constraints from the first migration on, so downgrades can drop them by name.
 NAMING_CONVENTION = {
@@ -34,12 +35,20 @@ def make_engine(settings: Settings, *, null_pool: bool = False) -> AsyncEngine:
     if null_pool:
         kwargs["poolclass"] = NullPool
     else:
-        kwargs.update(pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow)
+        kwargs.update(
+            pool_size=settings.db_pool_size,
+            max_overflow=settings.db_max_overflow,
+            pool_timeout=settings.db_pool_timeout_seconds,
+        )
     # The service runs as the runtime role (README "Database roles"): a startup parameter, so
     # every pooled connection has it from the start and RESET ROLE returns to it.
     connect_args = kwargs.setdefault("connect_args", {})
     connect_args.setdefault("server_settings", {})["role"] = settings.db_runtime_role
-    return create_async_engine(async_url(settings.database_url), **kwargs)
+    # Bounded waits, and connection failures as DatabaseUnavailableError (app.core.outage).
+    connect_args["timeout"] = settings.db_connect_timeout_seconds
+    engine = create_async_engine(async_url(settings.database_url), **kwargs)
+    translate_connect_errors(engine)
+    return engine
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

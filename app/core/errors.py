@@ -68,6 +68,22 @@ class ServiceUnavailableError(AppError):
     code = "service_unavailable"
 
 
+class DatabaseUnavailableError(ServiceUnavailableError):
+    """The database cannot be reached, or gave no connection in time. Rendered by
+    app.core.outage (503 with Retry-After, logged once per outage); ``reason`` names the
+    underlying failure for the log, never for the client."""
+
+    code = "database_unavailable"
+    detail_key = "database_unavailable.detail"
+
+    def __init__(self, reason: str = "") -> None:
+        super().__init__()
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return f"database unavailable: {self.reason}" if self.reason else "database unavailable"
+
+
 class UnauthorizedError(AppError):
     """Missing, malformed, expired or revoked credentials: 401 with a Bearer challenge."""
 

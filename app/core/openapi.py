@@ -30,7 +30,7 @@ _DESCRIPTIONS = {
     422: "Invalid parameters or body; each bad field is listed in `errors`.",
     428: "If-Match is required.",
     429: "Too many requests; see Retry-After.",
-    503: "A dependency (the database) is unavailable.",
+    503: "The database is unavailable for now; try again after Retry-After seconds.",
 }
 
 
@@ -53,6 +53,11 @@ MULTIPART_MEDIA = "multipart/form-data"
 SAMPLE_DATETIME = "2026-11-15T08:00:00+07:00"
 SAMPLE_DATE = "2026-11-15"
 SAMPLE_REQUEST_ID = "5f0c2b8e6a0d4c1f"
+RETRY_AFTER_HEADER = {
+    "description": "Seconds to wait before trying again.",
+    "schema": {"type": "integer", "minimum": 1},
+    "example": Settings.model_fields["db_retry_after_seconds"].default,
+}
 
 _FORMATS: dict[str, str] = {
     "date-time": SAMPLE_DATETIME,
@@ -86,7 +91,11 @@ _PROBLEMS: dict[int, _Problem] = {
     422: ("validation_error", "validation_error.detail", {}),
     428: ("precondition_required", "precondition_required.detail", {}),
     429: ("too_many_requests", "too_many_requests.detail", {"seconds": 60}),
-    503: ("service_unavailable", "service_unavailable.database", {}),
+    503: (
+        "database_unavailable",
+        "database_unavailable.detail",
+        {"seconds": Settings.model_fields["db_retry_after_seconds"].default},
+    ),
 }
 _OPERATION_PROBLEMS: dict[tuple[str, int], _Problem] = {
     ("auth-token", 400): ("invalid_grant", "invalid_grant.detail", {}),
@@ -421,18 +430,15 @@ def _dependency_calls(dependant: Dependant) -> Iterator[Callable[..., Any] | Non
         yield from _dependency_calls(sub)
 
 
-def _optional_token_operations(app: FastAPI) -> set[tuple[str, str]]:
-    """(path, method) of the operations that take a token when one is sent (they depend on
-    `get_optional_user`): public, with more for the signed-in."""
-    from app.deps import get_optional_user  # app.deps builds on app.core
-
+def _operations_depending_on(app: FastAPI, target: Callable[..., Any]) -> set[tuple[str, str]]:
+    """(path, method) of the operations that depend on ``target``, directly or not."""
     found: set[tuple[str, str]] = set()
     # Route contexts, not app.routes: included routers are kept nested, under their prefix.
     for context in iter_route_contexts(app.routes):
         route = context.original_route
         if not isinstance(route, APIRoute) or not context.include_in_schema:
             continue
-        if any(call is get_optional_user for call in _dependency_calls(route.dependant)):
+        if any(call is target for call in _dependency_calls(route.dependant)):
             path = context.path_format or route.path_format
             found.update((path, method.lower()) for method in context.methods or ())
     return found
@@ -440,9 +446,14 @@ def _optional_token_operations(app: FastAPI) -> set[tuple[str, str]]:
 
 def _finish(app: FastAPI, schema: dict[str, Any]) -> None:
     """Security, examples and problem details on every operation."""
+    from app.deps import get_optional_user, get_session  # app.deps builds on app.core
+
     components: dict[str, Any] = schema["components"]["schemas"]
     schemes = list(schema["components"].get("securitySchemes", {}))
-    optional = _optional_token_operations(app)
+    # Operations that take a token when one is sent: public, with more for the signed-in.
+    optional = _operations_depending_on(app, get_optional_user)
+    # Operations that use the database answer 503 while it is unavailable (app.core.outage).
+    database = _operations_depending_on(app, get_session)
     examples = _Examples(components)
     examples.restore_nulls(components)
     examples.restore_nulls(schema.get("paths", {}))
@@ -453,9 +464,13 @@ def _finish(app: FastAPI, schema: dict[str, Any]) -> None:
                 operation["security"] = [{}, *({name: []} for name in schemes)]
             else:
                 operation.setdefault("security", [])
+            responses = operation.setdefault("responses", {})
             if "requestBody" in operation:  # bounded before it is read (app.core.body_limit)
-                responses = operation.setdefault("responses", {})
                 responses.setdefault("413", {"description": _DESCRIPTIONS[413]})
+            if (path, method) in database:
+                responses.setdefault("503", {"description": _DESCRIPTIONS[503]})
+            if "503" in responses:
+                responses["503"].setdefault("headers", {"Retry-After": RETRY_AFTER_HEADER})
             content = operation.get("requestBody", {}).get("content", {})
             for media in (JSON_MEDIA, FORM_MEDIA):
                 examples.add(content.get(media), request=True)

@@ -14,7 +14,8 @@ Keys: path, query string, language, gzip or not, and today's date in Việt Nam 
 statuses depend on it). Only 200 answers whose Cache-Control is public are stored; the sync
 feed (which depends on running transactions, not on data) is never cached, nor is anything
 asked with a token. With dependency overrides in place (tests fixing the clock) the cache is
-bypassed. Every process has its own cache; the version they check is shared.
+bypassed. Every process has its own cache; the version they check is shared. When the
+version cannot be read (the database is down), the answer is built uncached.
 """
 
 from collections import OrderedDict
@@ -28,6 +29,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core.caching import accepts_gzip, etag_matches
 from app.core.i18n import negotiate
+from app.core.outage import STATE_KEY as OUTAGE_STATE_KEY
+from app.core.outage import is_database_unavailable
 
 MAX_BODY = 1024 * 1024
 REQUESTS = Counter(
@@ -91,8 +94,18 @@ class PublicCacheMiddleware:
             accepts_gzip(headers.get("accept-encoding")),
             get_today(),
         )
-        async with scope["app"].state.engine.connect() as connection:
-            version = int((await connection.execute(_VERSION)).scalar_one())
+        try:
+            async with scope["app"].state.engine.connect() as connection:
+                version = int((await connection.execute(_VERSION)).scalar_one())
+        except Exception as exc:
+            if not is_database_unavailable(exc):
+                raise
+            # No version to check against: answer uncached. Routes that need the database
+            # answer 503 at once (the mark spares them a second wait); the others answer.
+            REQUESTS.labels("unavailable").inc()
+            scope.setdefault("state", {})[OUTAGE_STATE_KEY] = exc
+            await self.app(scope, receive, send)
+            return
         entry = self.entries.get(key)
         if entry is not None and entry.version == version:
             self.entries.move_to_end(key)

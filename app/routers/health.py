@@ -6,8 +6,10 @@ from fastapi import APIRouter, Request
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.core.errors import ServiceUnavailableError
+from app.core.config import Settings
+from app.core.errors import DatabaseUnavailableError
 from app.core.openapi import problems
+from app.core.outage import describe
 from app.schemas.common import Health
 
 router = APIRouter(tags=["health"])
@@ -21,12 +23,15 @@ async def healthz() -> Health:
 
 @router.get("/readyz", operation_id="health-ready", summary="Readiness", responses=problems(503))
 async def readyz(request: Request) -> Health:
-    """The database answers within two seconds; 503 problem details otherwise."""
+    """The database answers within the connect timeout (DXPLAN_DB_CONNECT_TIMEOUT_SECONDS);
+    503 problem details with Retry-After otherwise. Uses the service's own pool, so it also
+    says 503 when no pooled connection is free in time, and recovers as the service does."""
     engine: AsyncEngine = request.app.state.engine
+    settings: Settings = request.app.state.settings
     try:
-        async with asyncio.timeout(2):
+        async with asyncio.timeout(settings.db_connect_timeout_seconds):
             async with engine.connect() as connection:
                 await connection.execute(text("SELECT 1"))
     except Exception as exc:
-        raise ServiceUnavailableError("service_unavailable.database") from exc
+        raise DatabaseUnavailableError(describe(exc)) from exc
     return Health(status="ok")
