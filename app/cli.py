@@ -6,7 +6,9 @@ import getpass
 import json
 import logging
 import os
+import signal
 import sys
+import threading
 from collections.abc import Awaitable, Callable
 from datetime import date
 from pathlib import Path
@@ -71,6 +73,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
     import uvicorn
 
     from app.core.proxies import uvicorn_options
+    from app.core.serving import server_options
 
     settings = _settings_with_database()
     _migrate(settings)
@@ -92,6 +95,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
         workers=workers,
         log_config=None,
         **uvicorn_options(),  # X-Forwarded-For: only from DXPLAN_TRUSTED_PROXIES, by the app
+        **server_options(settings),  # timeouts, concurrency limit, shutdown grace
     )
 
 
@@ -333,7 +337,20 @@ def main(argv: list[str] | None = None) -> None:
 
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO)
-    args.func(args)
+    # SIGTERM (kill, systemd, container runtimes) ends a command as Ctrl-C does: Python's
+    # default for it kills the process without running exit handlers, and pgserver stops the
+    # embedded PostgreSQL from one. While serving, uvicorn takes both signals over, shuts
+    # down gracefully, then re-raises the signal: a KeyboardInterrupt it returns from.
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        args.func(args)
+    except KeyboardInterrupt:
+        sys.exit(128 + signal.SIGINT)
+    finally:
+        if previous is not None:  # called in-process (tests): leave the caller's handler
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

@@ -1,13 +1,22 @@
 """An embedded PostgreSQL (the pgserver package) for machines without a database.
 
 Used only when DATABASE_URL is unset: the server lives in ``<data_dir>/pg``, is reused by
-the next start, and is stopped when the process that started it exits.
+the next start, and is stopped when the last process using it exits.
+
+pgserver decides who stops the server by a list of holders: every process that attaches adds
+its pid to ``<pgdata>/.handle_pids.json`` and removes it in an exit handler, and the process
+that removes the last pid stops the server. A server found running with live holders (another
+``dxplan`` command, a test run) is theirs and is left running; one found running with none
+is an orphan of a killed run and is adopted, i.e. stopped by whoever exits last.
 """
 
+import json
 import logging
 import os
 from pathlib import Path
 from typing import Any
+
+import psutil
 
 logger = logging.getLogger("app.embedded")
 
@@ -28,6 +37,7 @@ def start_embedded(data_dir: Path, database: str = "dxplan") -> str:
     server = _servers.get(pgdata)
     if server is None:
         logger.info("starting embedded PostgreSQL in %s", pgdata)
+        _forget_dead_holders(pgdata)
         server = pgserver.get_server(pgdata, cleanup_mode="stop")  # type: ignore[attr-defined]
         _servers[pgdata] = server
     exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}';")
@@ -35,3 +45,42 @@ def start_embedded(data_dir: Path, database: str = "dxplan") -> str:
         server.psql(f'CREATE DATABASE "{database}";')
     uri: str = server.get_uri(database)
     return uri
+
+
+def _forget_dead_holders(pgdata: Path) -> None:
+    """Drop from pgserver's holder list the pids of processes that are gone.
+
+    A process killed without running its exit handlers (SIGKILL, an out-of-memory kill, a
+    power cut) leaves its pid in the list for ever; without this, no later process would
+    ever be the last holder, and every later exit would leave the server running. A pid
+    whose number was reused by a process started after the list was last written is not
+    the holder either. Runs under pgserver's own inter-process lock, like its updates.
+    """
+    from pgserver.postgres_server import PostgresServer
+
+    holders = pgdata / ".handle_pids.json"
+    with PostgresServer._lock:
+        if not holders.exists():
+            return
+        try:
+            pids = [int(pid) for pid in json.loads(holders.read_text())]
+        except (ValueError, TypeError):
+            pids = []  # unreadable: no holder can be trusted to stop the server
+        written = holders.stat().st_mtime
+        alive = [pid for pid in pids if _alive_since(pid, written)]
+        if alive != pids:
+            logger.info(
+                "embedded PostgreSQL: forgetting dead holders %s", sorted(set(pids) - set(alive))
+            )
+            holders.write_text(json.dumps(alive))
+
+
+def _alive_since(pid: int, written: float) -> bool:
+    """Whether ``pid`` runs and was started before the list was written (1 s of slack)."""
+    try:
+        process = psutil.Process(pid)
+        return process.status() != psutil.STATUS_ZOMBIE and process.create_time() <= written + 1
+    except psutil.AccessDenied:
+        return True  # another user's process: not ours to judge
+    except psutil.Error:  # gone, or a zombie
+        return False

@@ -1,0 +1,78 @@
+"""How `dxplan serve` runs uvicorn: connection timeouts, a concurrency limit, shutdown.
+
+uvicorn closes a keep-alive connection only if no byte at all arrives within its keep-alive
+timeout, and never times out a request head: a client that sends a byte every few seconds,
+or connects and sends nothing, holds its socket (and a slot towards the concurrency limit)
+for ever. ``HeadTimeoutProtocol`` closes a connection whose request head (request line and
+headers) is not complete within ``DXPLAN_HTTP_HEADER_TIMEOUT_SECONDS`` of the connection or
+of the previous response. Bodies are not covered: the body limits bound those.
+"""
+
+import asyncio
+from typing import Any
+
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from app.core.config import Settings, get_settings
+
+
+class HeadTimeoutProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol with a deadline on each request head.
+
+    Invariant: while the connection waits for a head, exactly one timer is armed (from
+    ``connection_made`` and from each completed response, disarmed by a complete head);
+    when it fires with no request being answered, the connection is closed without an
+    answer, as for an idle keep-alive connection.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.head_timeout = get_settings().http_header_timeout_seconds
+        self.head_timer: asyncio.TimerHandle | None = None
+
+    def _arm_head_timer(self) -> None:
+        self._disarm_head_timer()
+        if not self.transport.is_closing():
+            self.head_timer = self.loop.call_later(self.head_timeout, self._head_timed_out)
+
+    def _disarm_head_timer(self) -> None:
+        if self.head_timer is not None:
+            self.head_timer.cancel()
+            self.head_timer = None
+
+    def _head_timed_out(self) -> None:
+        self.head_timer = None
+        if self.cycle is not None and not self.cycle.response_complete:
+            return  # a (pipelined) request is being answered; its response re-arms
+        if not self.transport.is_closing():
+            self.transport.close()
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm_head_timer()
+
+    def on_headers_complete(self) -> None:
+        self._disarm_head_timer()
+        super().on_headers_complete()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        self._arm_head_timer()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm_head_timer()
+        super().connection_lost(exc)
+
+
+def server_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn.run keyword arguments from the settings.
+
+    On SIGTERM or SIGINT uvicorn stops accepting, closes idle connections and lets requests
+    in flight finish for at most ``DXPLAN_SHUTDOWN_GRACE_SECONDS`` before cancelling them.
+    """
+    return {
+        "http": HeadTimeoutProtocol,
+        "timeout_keep_alive": settings.http_keep_alive_seconds,
+        "limit_concurrency": settings.http_limit_concurrency or None,
+        "timeout_graceful_shutdown": settings.shutdown_grace_seconds,
+    }
