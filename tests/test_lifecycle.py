@@ -87,6 +87,7 @@ class Serve:
             if not key.startswith("DXPLAN_")
             and key not in {"DATABASE_URL", "TEST_DATABASE_URL", "APP_ENV", "XDG_RUNTIME_DIR"}
         }
+        self.env = env
         env |= {
             "DXPLAN_DATA_DIR": str(data_dir),
             "DXPLAN_WEBHOOK_WORKER": "false",
@@ -258,7 +259,8 @@ def test_a_killed_run_leaves_nothing_that_stops_the_next_from_stopping_postgres(
     data_dir: Path, serve: list[Serve], sig: int, workers: int
 ) -> None:
     """A serve killed with SIGKILL leaves PostgreSQL running and its pid in pgserver's
-    holder list; the next serve adopts the server and stops it when it is stopped."""
+    holder list; the next serve adopts the server and stops it when it is stopped (and not
+    before: a command that attaches and exits meanwhile leaves it to the serve)."""
     killed = Serve(data_dir, workers=1)
     serve.append(killed)
     deadline = time.monotonic() + START_SECONDS
@@ -271,6 +273,16 @@ def test_a_killed_run_leaves_nothing_that_stops_the_next_from_stopping_postgres(
     assert killed.process.pid in holders(killed.pgdata)  # the stale holder
 
     server = start(serve, data_dir, workers=workers)
+    # Another command using the server meanwhile exits without stopping it: it is not the
+    # last holder (the serve is alive).
+    other = subprocess.run(
+        [sys.executable, "-m", "app.cli", "migrate"],
+        cwd=REPO_ROOT,
+        env=server.env,
+        capture_output=True,
+        timeout=START_SECONDS,
+    )
+    assert other.returncode == 0, other.stderr.decode(errors="replace")[-3000:]
     assert httpx.get(f"{server.url}/api/v1/plan", timeout=30).status_code == 200
     assert server.stop(sig) == 0, server.output()
     assert_postgres_stopped(server.pgdata)
