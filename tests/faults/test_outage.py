@@ -13,6 +13,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 import httpx
+import pytest
 
 from tests.faults.harness import API, DxplanServer, PgCluster, Staff, live_client
 
@@ -42,6 +43,7 @@ class Outcome:
 class Load:
     server: DxplanServer
     staff: Staff
+    label: str  # makes this run's comments unique
     outcomes: list[Outcome] = field(default_factory=list)
     acknowledged: list[str] = field(default_factory=list)  # comments answered 201
     bad_503: list[str] = field(default_factory=list)
@@ -59,7 +61,7 @@ class Load:
                 turn += 1
                 started = time.monotonic()
                 if turn % 3 == 0:
-                    text = f"fault-suite comment {number}-{turn}"
+                    text = f"fault-suite comment {self.label} {number}-{turn}"
                     kind, request = (
                         "write",
                         http.post(comments, headers=self.staff.officer, json={"body": text}),
@@ -93,17 +95,20 @@ class Load:
             self.bad_503.append(f"{kind} Retry-After={retry_after!r} {answer.text[:200]}")
 
 
+@pytest.mark.parametrize("mode", ["fast", "immediate"])
 async def test_database_outage_under_load_answers_503_and_recovers(
-    server: DxplanServer, pg: PgCluster, staff: Staff
+    server: DxplanServer, pg: PgCluster, staff: Staff, mode: str
 ) -> None:
+    """``fast``: PostgreSQL ends every session and shuts down cleanly; ``immediate``: it
+    drops everything at once, as a crash would, and recovers from its WAL at the restart."""
     workers = server.worker_pids()
     log_before = len(server.log_text())
-    load = Load(server, staff)
+    load = Load(server, staff, mode)
     clients = [asyncio.create_task(load.client(n)) for n in range(CLIENTS)]
     try:
         await asyncio.sleep(1.5)  # load established on the running database
         stopped = time.monotonic()
-        await asyncio.to_thread(pg.stop, "fast")
+        await asyncio.to_thread(pg.stop, mode)
         await asyncio.sleep(OUTAGE_SECONDS)
         await asyncio.to_thread(pg.start)
         load.restarted = restarted = time.monotonic()
@@ -124,6 +129,7 @@ async def test_database_outage_under_load_answers_503_and_recovers(
     )
     del unexpected[503]
     summary = f"answers {dict(statuses)}, no answer {dict(dropped)}"
+    print(f"{mode} stop: {summary}")  # shown with -s, or when the test fails
     assert dropped == Counter(), summary
     assert unexpected == Counter(), summary
     assert load.bad_503 == [], load.bad_503[:5]
