@@ -44,8 +44,8 @@ def pg(fault_root: Path) -> Iterator[PgCluster]:
         pytest.skip("fault suite: the pgserver package's PostgreSQL binaries are not installed")
     cluster = PgCluster(bin_dir, fault_root)
     cluster.init()
-    cluster.start()
     try:
+        cluster.start()
         cluster.psql("CREATE DATABASE dxplan", database="postgres")
         yield cluster
     finally:
