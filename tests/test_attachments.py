@@ -139,11 +139,13 @@ async def test_upload_list_download(
     as_pdf = await client.get(second.json()["download_url"], headers=officer.headers)
     assert (as_pdf.content, as_pdf.headers["content-type"]) == (document, "application/pdf")
 
-    audit = await client.get(
-        f"{API}/audit",
-        params={"entity": "attachment", "entity_id": str(body["id"])},
-        headers=team["reviewer"].headers,
-    )
+    params = {"entity": "attachment", "entity_id": str(body["id"])}
+    reviewer = team["reviewer"].headers
+    # The audit trail shows a draft's entries to nobody the report itself hides from.
+    hidden = await client.get(f"{API}/audit", params=params, headers=reviewer)
+    assert (hidden.status_code, hidden.json()["items"]) == (200, [])
+    await submit(client, url, team["lead"])
+    audit = await client.get(f"{API}/audit", params=params, headers=reviewer)
     entry = audit.json()["items"][0]
     assert (entry["action"], entry["actor"]) == ("attachment.create", officer.username)
     assert entry["after"]["sha256"] == sha

@@ -116,6 +116,7 @@ NOT_PUBLIC = {
     "attachments",
     "audit_chain",
     "audit_log",
+    "auth_sessions",
     "changes",
     "data_version",
     "idempotency_keys",
