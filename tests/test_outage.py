@@ -442,3 +442,28 @@ async def test_a_connection_killed_by_the_server_is_an_outage(database_url: str)
     finally:
         await engine.dispose()
         await admin.dispose()
+
+
+async def test_the_webhook_worker_logs_an_outage_once(
+    database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The delivery loop polls every few seconds: an outage is one warning, not a traceback
+    per poll."""
+    from app.core.db import make_sessionmaker
+    from app.services.webhooks import run_worker
+
+    with _refusing_port() as port:
+        settings = _settings(_url_at(database_url, port), webhook_poll_seconds=0.02)
+        engine = make_engine(settings)
+        stop = asyncio.Event()
+        caplog.set_level(logging.INFO)
+        worker = asyncio.create_task(run_worker(make_sessionmaker(engine), settings, stop))
+        try:
+            await asyncio.sleep(0.5)
+        finally:
+            stop.set()
+            await asyncio.wait_for(worker, 5)
+            await engine.dispose()
+    mine = [r for r in caplog.records if r.name == "app.services.webhooks"]
+    assert [(r.levelname, r.exc_info is None) for r in mine] == [("WARNING", True)]
+    assert "database unavailable" in mine[0].getMessage()

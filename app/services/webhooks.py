@@ -31,6 +31,7 @@ from sqlmodel import col
 from app.core.config import Settings
 from app.core.errors import ConflictError, NotFoundError
 from app.core.http import check_if_match, etag
+from app.core.outage import describe, is_database_unavailable
 from app.core.pagination import SortKey
 from app.models import Task, TaskUpdate, User, Webhook, WebhookAttempt, WebhookDelivery
 from app.schemas.common import VIETNAM
@@ -377,13 +378,19 @@ async def run_worker(
     sessionmaker: async_sessionmaker[AsyncSession], settings: Settings, stop: asyncio.Event
 ) -> None:
     """The in-process delivery loop: a pass, then a pause when nothing was due."""
+    database_down = False  # an outage is logged once, not with a traceback every poll
     async with http_client() as client:
         while not stop.is_set():
             attempted = 0
             try:
                 attempted, _ = await deliver_due(sessionmaker, client, settings)
-            except Exception:  # a bad pass must not end the loop; the next one retries
-                log.exception("webhook delivery pass failed")
+                database_down = False
+            except Exception as exc:  # a bad pass must not end the loop; the next one retries
+                if not is_database_unavailable(exc):
+                    log.exception("webhook delivery pass failed")
+                elif not database_down:
+                    database_down = True
+                    log.warning("webhook delivery paused: database unavailable (%s)", describe(exc))
             if attempted == 0:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), settings.webhook_poll_seconds)
