@@ -148,6 +148,11 @@ MESSAGES: dict[str, dict[Lang, str]] = {
         "vi": "Đường dẫn này không hỗ trợ phương thức {method}.",
         "en": "This path does not support {method}.",
     },
+    "server_busy": {"vi": "Máy chủ đang quá tải", "en": "Server busy"},
+    "server_busy.detail": {
+        "vi": "Máy chủ đang xử lý quá nhiều yêu cầu; vui lòng thử lại sau {seconds} giây.",
+        "en": "The server is handling too many requests; please retry in {seconds} seconds.",
+    },
     "database_unavailable.detail": {
         "vi": "Tạm thời không kết nối được cơ sở dữ liệu; vui lòng thử lại sau {seconds} giây.",
         "en": "The database cannot be reached for now; please retry in {seconds} seconds.",

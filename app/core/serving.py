@@ -11,9 +11,37 @@ of the previous response. Bodies are not covered: the body limits bound those.
 import asyncio
 from typing import Any
 
+from starlette.requests import Request
+from starlette.types import Receive, Scope, Send
+from uvicorn.protocols.http import httptools_impl
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from app.core.config import Settings, get_settings
+from app.core.errors import problem_response
+from app.core.i18n import negotiate, translate
+
+BUSY_RETRY_AFTER_SECONDS = 1
+
+
+async def server_busy(scope: Scope, receive: Receive, send: Send) -> None:
+    """uvicorn's answer past `limit_concurrency`, as problem details with Retry-After
+    instead of its plain-text "Service Unavailable", so clients handle it like any 503."""
+    request = Request(scope, receive)
+    lang = negotiate(request.headers.get("accept-language"))
+    seconds = BUSY_RETRY_AFTER_SECONDS
+    response = problem_response(
+        request,
+        status=503,
+        code="server_busy",
+        detail=translate("server_busy.detail", lang, seconds=seconds),
+        lang=lang,
+        headers={"Retry-After": str(seconds)},
+    )
+    await response(scope, receive, send)
+
+
+# uvicorn looks this name up in its protocol module for every request over the limit.
+setattr(httptools_impl, "service_unavailable", server_busy)  # noqa: B010
 
 
 class HeadTimeoutProtocol(HttpToolsProtocol):
