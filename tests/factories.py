@@ -1,12 +1,14 @@
 """Small typed factories that write straight to the test database."""
 
 import secrets
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 from uuid import UUID, uuid4
 
 import httpx
+import jwt
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
@@ -14,8 +16,11 @@ from sqlmodel import col
 from app.core.security import HASHER
 from app.core.text import fold
 from app.models import Agency, AuthSession, User
+from tests.db import TEST_JWT_SECRET
 
 PASSWORD = "Correct-Horse-Battery-7"
+RENEW_BEFORE_SECONDS = 120
+RENEWED_LIFETIME_SECONDS = 15 * 60
 
 
 @cache
@@ -25,14 +30,26 @@ def password_hash() -> str:
 
 @dataclass
 class Account:
+    """A test user; `headers` carry its access token, renewed before it expires so that a
+    session-wide account never gets a 401 from a slow run (the renewed token keeps the
+    sign-in's claims, `iat` and `sid` included, so every revocation still applies to it)."""
+
     id: int
     username: str
     role: str
     agency: str
     token: str = ""
+    claims: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
     def headers(self) -> dict[str, str]:
+        if self.claims and self.claims["exp"] - time.time() < RENEW_BEFORE_SECONDS:
+            self.claims = {
+                **self.claims,
+                "exp": int(time.time()) + RENEWED_LIFETIME_SECONDS,
+                "jti": secrets.token_hex(16),
+            }
+            self.token = jwt.encode(self.claims, TEST_JWT_SECRET, algorithm="HS256")
         return {"Authorization": f"Bearer {self.token}"} if self.token else {}
 
 
@@ -83,6 +100,7 @@ async def sign_in(
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
     account.token = body["access_token"]
+    account.claims = jwt.decode(account.token, options={"verify_signature": False})
     return body
 
 
