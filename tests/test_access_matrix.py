@@ -347,6 +347,8 @@ MATRIX: list[Endpoint] = [
     ),
     Endpoint("POST", "/api/v1/auth/refresh", everyone(401), json={"refresh_token": "unknown"}),
     Endpoint("POST", "/api/v1/auth/logout", everyone(204), json={"refresh_token": "unknown"}),
+    # RFC 7009: the same empty 200 for any token, from anyone (an unknown one changes nothing).
+    Endpoint("POST", "/api/v1/auth/revoke", everyone(200), data={"token": "unknown"}),
     Endpoint("GET", "/api/v1/me", staff(200)),
     # A wrong current password proves the caller got past the permission check.
     Endpoint(

@@ -30,6 +30,7 @@ async def test_enums_match_the_contract(client: httpx.AsyncClient) -> None:
         ("target_kind", "TargetRead", "kind"),
         ("level", "TargetRead", "level"),
         ("period_kind", "PeriodRead", "kind"),
+        ("period_state", "PeriodRead", "state"),
         ("period_status", "PeriodRead", "status"),
         ("report_state", "ReportRead", "state"),
         ("item_review_state", "TaskUpdateRead", "review_state"),

@@ -23,6 +23,9 @@ class AppError(Exception):
     status: int = 500
     code: str = "internal_error"
     detail_key: str | None = None
+    # The token endpoint's errors also carry RFC 6749 §5.2's `error` member (= `code`), so
+    # standard OAuth2 clients read them.
+    oauth2: bool = False
 
     def __init__(self, detail_key: str | None = None, **params: Any) -> None:
         super().__init__(detail_key or self.code)
@@ -98,11 +101,22 @@ class UnauthorizedError(AppError):
 
 
 class InvalidGrantError(AppError):
-    """RFC 6749 §5.2: wrong username or password at the token endpoint."""
+    """RFC 6749 §5.2: wrong username or password, or an invalid, expired, revoked or reused
+    refresh token, at the token endpoint."""
 
     status = 400
     code = "invalid_grant"
     detail_key = "invalid_grant.detail"
+    oauth2 = True
+
+
+class UnsupportedGrantTypeError(AppError):
+    """RFC 6749 §5.2: a `grant_type` the token endpoint does not serve."""
+
+    status = 400
+    code = "unsupported_grant_type"
+    detail_key = "unsupported_grant_type.detail"
+    oauth2 = True
 
 
 class ForbiddenError(AppError):
@@ -190,6 +204,7 @@ def problem_response(
     lang: Lang,
     errors: list[dict[str, Any]] | None = None,
     headers: dict[str, str] | None = None,
+    oauth2: bool = False,
 ) -> Response:
     problem = Problem(
         type=f"urn:dxplan:problem:{code}",
@@ -200,6 +215,7 @@ def problem_response(
         code=code,
         request_id=request_id_of(request),
         errors=errors,
+        error=code if oauth2 else None,
     )
     body = dumps(problem.model_dump(exclude_none=True))
     all_headers = {"Content-Language": lang, "Vary": "Accept-Language", **(headers or {})}
@@ -258,6 +274,7 @@ def install_error_handlers(app: FastAPI) -> None:
             lang=lang,
             headers=exc.headers,
             errors=errors,
+            oauth2=exc.oauth2,
         )
 
     @app.exception_handler(RequestValidationError)

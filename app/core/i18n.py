@@ -28,7 +28,11 @@ MESSAGES: dict[str, dict[Lang, str]] = {
     },
     "internal_error": {"vi": "Lỗi máy chủ", "en": "Internal server error"},
     "unauthorized": {"vi": "Chưa xác thực", "en": "Unauthorized"},
-    "invalid_grant": {"vi": "Sai tên đăng nhập hoặc mật khẩu", "en": "Invalid credentials"},
+    "invalid_grant": {"vi": "Thông tin cấp quyền không hợp lệ", "en": "Invalid grant"},
+    "unsupported_grant_type": {
+        "vi": "Kiểu cấp quyền không được hỗ trợ",
+        "en": "Unsupported grant type",
+    },
     "forbidden": {"vi": "Không có quyền", "en": "Forbidden"},
     "too_many_requests": {"vi": "Quá nhiều yêu cầu", "en": "Too many requests"},
     "conflict": {"vi": "Xung đột dữ liệu", "en": "Conflict"},
@@ -59,6 +63,10 @@ MESSAGES: dict[str, dict[Lang, str]] = {
     "invalid_grant.detail": {
         "vi": "Tên đăng nhập hoặc mật khẩu không đúng.",
         "en": "The username or password is incorrect.",
+    },
+    "unsupported_grant_type.detail": {
+        "vi": "Kiểu cấp quyền (grant_type) không được hỗ trợ; dùng password hoặc refresh_token.",
+        "en": "Unsupported grant_type; use password or refresh_token.",
     },
     "forbidden.detail": {
         "vi": "Tài khoản của bạn không có quyền thực hiện thao tác này.",
@@ -272,6 +280,10 @@ MESSAGES: dict[str, dict[Lang, str]] = {
     "field.issued_fields_required": {
         "vi": "Văn bản đã ban hành cần số và ngày ban hành.",
         "en": "An issued document needs its number and date.",
+    },
+    "field.state_status_mismatch": {
+        "vi": "`status` (tên cũ của `state`) khác `state`; chỉ gửi `state`.",
+        "en": "`status` (the old name of `state`) differs from `state`; send `state` only.",
     },
     "field.cutoff_after_due": {
         "vi": "Ngày chốt số liệu phải trước hạn nộp.",

@@ -13,7 +13,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute, iter_route_contexts
 
 from app.core.config import Settings
-from app.core.errors import PROBLEM_CONTENT_TYPE, PayloadTooLargeError
+from app.core.errors import PROBLEM_CONTENT_TYPE, AppError, PayloadTooLargeError
 from app.core.i18n import MESSAGES, translate
 from app.schemas.problems import Problem
 
@@ -112,6 +112,21 @@ _OPERATION_PROBLEMS: dict[tuple[str, int], _Problem] = {
     ("periods-update", 409): ("conflict", "conflict.period_closed", {}),
     ("webhooks-deliveries-redeliver", 409): ("conflict", "conflict.delivery_pending", {}),
 }
+
+
+def _oauth2_codes() -> set[str]:
+    """Codes rendered with RFC 6749's `error` member too (AppError.oauth2)."""
+    codes: set[str] = set()
+    pending = list(AppError.__subclasses__())
+    while pending:
+        cls = pending.pop()
+        pending.extend(cls.__subclasses__())
+        if cls.oauth2:
+            codes.add(cls.code)
+    return codes
+
+
+_OAUTH2_CODES = _oauth2_codes()
 _ITEM_CREATE = re.compile(r"^reports-(task-updates|indicator-values|document-updates)-create$")
 # What a 404 names: by the last path parameter (`<entity>_id`), else by the tag.
 _TAG_ENTITIES = {
@@ -213,6 +228,8 @@ class _Examples:
         result: dict[str, Any] = {}
         informative = False
         for name, sub in properties.items():
+            if request and name not in required and sub.get("deprecated"):
+                continue  # a request example shows the current names only
             value, info = self.sample(sub, request=request)
             if request and name not in required and not info:
                 continue
@@ -311,6 +328,8 @@ class _Examples:
         }
         if code == "validation_error":
             example["errors"] = [self._field_error(operation)]
+        if code in _OAUTH2_CODES:
+            example["error"] = code
         return example
 
     def _missing(

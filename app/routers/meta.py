@@ -15,7 +15,8 @@ class Label(BaseModel):
 
 class Enums(BaseModel):
     enums: dict[str, list[Label]] = Field(
-        description="Enum name → its values, in order.",
+        description="Enum name → its values, in order. `period_status` is the deprecated "
+        "old name of `period_state` (the same values).",
         examples=[
             {
                 "report_state": [
@@ -34,6 +35,11 @@ class Enums(BaseModel):
     )
 
 
+_PERIOD_STATES = [
+    ("planned", "Chưa mở", "Planned"),
+    ("open", "Đang mở", "Open"),
+    ("closed", "Đã đóng", "Closed"),
+]
 ENUMS: dict[str, list[tuple[str, str, str]]] = {
     "role": [
         ("officer", "Cán bộ", "Officer"),
@@ -90,11 +96,8 @@ ENUMS: dict[str, list[tuple[str, str, str]]] = {
         ("commune", "Cấp xã", "Commune"),
     ],
     "period_kind": [("annual", "Định kỳ hàng năm", "Annual"), ("ad_hoc", "Đột xuất", "Ad hoc")],
-    "period_status": [
-        ("planned", "Chưa mở", "Planned"),
-        ("open", "Đang mở", "Open"),
-        ("closed", "Đã đóng", "Closed"),
-    ],
+    "period_state": _PERIOD_STATES,
+    "period_status": _PERIOD_STATES,  # deprecated: the old name of period_state
     "report_state": [
         ("draft", "Bản nháp", "Draft"),
         ("submitted", "Đã nộp", "Submitted"),

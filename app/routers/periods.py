@@ -11,7 +11,14 @@ from app.core.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, decode_c
 from app.core.permissions import Permission
 from app.deps import CurrentPlan, OptionalUser, SessionDep, require
 from app.models import User
-from app.schemas.periods import PeriodCreate, PeriodPage, PeriodRead, PeriodUpdate
+from app.schemas.periods import (
+    STATUS_FILTER_DEPRECATED,
+    PeriodCreate,
+    PeriodPage,
+    PeriodRead,
+    PeriodState,
+    PeriodUpdate,
+)
 from app.services import periods as service
 from app.services.notifications import notify_agency
 
@@ -33,19 +40,25 @@ async def list_periods(
     plan: CurrentPlan,
     caller: OptionalUser,
     kind: Literal["annual", "ad_hoc"] | None = None,
-    status: Literal["planned", "open", "closed"] | None = None,
+    state: Annotated[PeriodState | None, Query(description="Only periods in this state.")] = None,
+    status: Annotated[
+        PeriodState | None,
+        Query(deprecated=True, description=STATUS_FILTER_DEPRECATED),
+    ] = None,
     year: Annotated[int | None, Query(ge=1900, le=2100)] = None,
     limit: LimitParam = DEFAULT_LIMIT,
     cursor: CursorParam = None,
 ) -> PeriodPage:
     """The token is optional. Annual periods are public; an ad hoc request is listed only
     to the agencies it asks and to those who read every agency's reports (reviewers,
-    observers, administrators), in the order they were created."""
+    observers, administrators), in the order they were created. `state` and its
+    deprecated old name `status` filter alike; both with different values is a 422."""
     return await service.list_periods(
         session,
         plan,
         caller,
         kind=kind,
+        state=state,
         status=status,
         year=year,
         after=decode_cursor("periods", cursor),
@@ -145,7 +158,9 @@ async def update_period(
     caller: Annotated[User, require(Permission.periods_manage)],
     if_match: IfMatch = None,
 ) -> PeriodRead:
-    """Reviewers only; needs `If-Match`. Opening a period notifies the agencies asked."""
+    """Reviewers only; needs `If-Match`. Opening a period notifies the agencies asked.
+    The state is `state` (or, deprecated, `status`: both with different values is a 422).
+    A closed period can only be reopened (409 otherwise)."""
     period = await service.get_period(session, plan, caller, period_id)
     was = period.status
     period = await service.update_period(session, period, body, if_match, caller)

@@ -7,7 +7,19 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.schemas.common import AgencyRef, Page
 
-PeriodStatus = Literal["planned", "open", "closed"]
+PeriodState = Literal["planned", "open", "closed"]
+PeriodStatus = PeriodState  # the old name, kept for importers
+
+# `status` was renamed `state`, as reports name theirs (issue 10). The old name stays in v1
+# (README, Versioning and deprecation): in answers, in PATCH bodies and as a list filter.
+STATUS_DEPRECATED = (
+    "Deprecated: the old name of `state`, always equal to it; kept in v1 (at least until "
+    "2027-12-01), absent from v2."
+)
+STATUS_FILTER_DEPRECATED = (
+    "Deprecated: the old name of `state`, filtering alike; kept in v1 (at least until "
+    "2027-12-01), absent from v2."
+)
 
 
 class PeriodRead(BaseModel):
@@ -24,7 +36,12 @@ class PeriodRead(BaseModel):
     cutoff_date: date = Field(
         description="The figures of the period are as of this date.", examples=["2026-11-15"]
     )
-    status: PeriodStatus = Field(examples=["open"])
+    state: PeriodState = Field(
+        description="`planned` (not open yet), `open` (reports may be created, edited and "
+        "submitted) or `closed`.",
+        examples=["open"],
+    )
+    status: PeriodState = Field(deprecated=True, description=STATUS_DEPRECATED, examples=["open"])
     agencies: list[AgencyRef] = Field(description="The agencies asked to report.")
 
 
@@ -54,11 +71,13 @@ class PeriodCreate(BaseModel):
 
 
 class PeriodUpdate(BaseModel):
-    """Open, close or extend a period."""
+    """Open, close or extend a period. The state may be sent as `state` or, deprecated, as
+    `status`; both with different values are refused (422)."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    status: PeriodStatus | None = Field(default=None, examples=["open"])
+    state: PeriodState | None = Field(default=None, examples=["open"])
+    status: PeriodState | None = Field(default=None, deprecated=True, description=STATUS_DEPRECATED)
     due_date: date | None = Field(default=None, examples=["2026-12-08"])
     cutoff_date: date | None = None
     title: str | None = Field(default=None, min_length=1, max_length=300)

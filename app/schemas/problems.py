@@ -37,3 +37,8 @@ class Problem(BaseModel):
     errors: list[FieldError] | None = Field(
         default=None, description="Present on validation_error: one entry per bad field."
     )
+    error: str | None = Field(
+        default=None,
+        description="Only on the token endpoint's OAuth2 errors: the RFC 6749 §5.2 `error` "
+        "code (`invalid_grant`, `unsupported_grant_type`), the same as `code`.",
+    )

@@ -1,4 +1,5 @@
-"""Sign-in, refresh rotation with reuse detection, logout, and brute-force throttling.
+"""Sign-in, refresh rotation with reuse detection, sign-out and token revocation, and
+brute-force throttling.
 
 A rejected sign-in or a detected refresh reuse must leave its trace even though the request
 fails, so these functions commit that trace themselves before raising; everything else only
@@ -12,15 +13,22 @@ from ipaddress import IPv6Address, ip_network
 from typing import Any
 from uuid import UUID, uuid4
 
+import jwt
 from sqlalchemy import case, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app.core.config import Settings
-from app.core.errors import InvalidGrantError, TooManyRequestsError, UnauthorizedError
+from app.core.errors import AppError, InvalidGrantError, TooManyRequestsError, UnauthorizedError
 from app.core.proxies import parse_address
-from app.core.security import issue_access_token, new_refresh_token, token_digest, verify_password
+from app.core.security import (
+    decode_access_token,
+    issue_access_token,
+    new_refresh_token,
+    token_digest,
+    verify_password,
+)
 from app.models import Agency, AuthSession, LoginThrottle, RefreshToken, User
 from app.schemas.auth import TokenPair
 from app.services import audit
@@ -247,7 +255,19 @@ async def revoke_user_tokens(session: AsyncSession, user: User, now: datetime) -
     user.tokens_valid_after = now
 
 
-async def refresh(session: AsyncSession, *, token: str, key: str, settings: Settings) -> TokenPair:
+def _refused(detail_key: str, oauth2: bool) -> AppError:
+    """The refusal of a refresh token: RFC 6749's 400 `invalid_grant` at the token endpoint,
+    401 at `/auth/refresh` (as that door has always answered)."""
+    if oauth2:
+        return InvalidGrantError(detail_key)
+    return UnauthorizedError(detail_key, invalid=True)
+
+
+async def refresh(
+    session: AsyncSession, *, token: str, key: str, settings: Settings, oauth2: bool = False
+) -> TokenPair:
+    """Rotate a refresh token; the same rules at both doors (`grant_type=refresh_token` at
+    `/auth/token` with ``oauth2``, `/auth/refresh` without), only the refusal differs."""
     now = utcnow()
     stored = (
         await session.execute(
@@ -257,7 +277,7 @@ async def refresh(session: AsyncSession, *, token: str, key: str, settings: Sett
         )
     ).scalar()
     if stored is None or stored.revoked_at is not None or stored.expires_at <= now:
-        raise UnauthorizedError("unauthorized.invalid_refresh", invalid=True)
+        raise _refused("unauthorized.invalid_refresh", oauth2)
     if stored.used_at is not None:
         # A used token presented again: stolen or replayed. End the whole family.
         await revoke_family(session, stored.family_id, now)
@@ -270,7 +290,7 @@ async def refresh(session: AsyncSession, *, token: str, key: str, settings: Sett
             after={"family": str(stored.family_id)},
         )
         await session.commit()
-        raise UnauthorizedError("unauthorized.refresh_reused", invalid=True)
+        raise _refused("unauthorized.refresh_reused", oauth2)
     stored.used_at = now
     user = await session.get(User, stored.user_id)
     # The session row decides, not the token's own revoked_at: a rotation that raced with
@@ -283,12 +303,13 @@ async def refresh(session: AsyncSession, *, token: str, key: str, settings: Sett
     if user is None or not user.is_active or revoked is not None:
         await revoke_family(session, stored.family_id, now)
         await session.commit()
-        raise UnauthorizedError("unauthorized.invalid_refresh", invalid=True)
+        raise _refused("unauthorized.invalid_refresh", oauth2)
     return await _issue(session, user, key, settings, now, family_id=stored.family_id)
 
 
 async def sign_out(session: AsyncSession, *, token: str) -> None:
-    """Revoke the token's family; unknown tokens are ignored, so the answer leaks nothing."""
+    """Revoke the refresh token's family; unknown tokens are ignored, so the answer leaks
+    nothing."""
     family = (
         await session.execute(
             select(col(RefreshToken.family_id)).where(
@@ -299,3 +320,49 @@ async def sign_out(session: AsyncSession, *, token: str) -> None:
     if family is not None:
         await revoke_family(session, family, utcnow())
         await audit.record(session, None, "auth.sign_out", "refresh_family", family)
+
+
+def access_token_session(token: str, *, key: str, settings: Settings) -> tuple[int, UUID] | None:
+    """(user id, sign-in id) of a valid access token (signature, issuer, audience, times);
+    None for anything else. An expired access token is useless already: to end its sign-in
+    later, revoke the refresh token."""
+    try:
+        claims = decode_access_token(token, key=key, settings=settings)
+    except jwt.InvalidTokenError:
+        return None
+    sid: UUID = claims["sid"]
+    return int(claims["sub"]), sid
+
+
+async def end_sign_in(session: AsyncSession, *, user_id: int, session_id: UUID) -> None:
+    """End the sign-in an access token names (its session and refresh-token family), when
+    it belongs to that user; logout without a body and revocation by access token."""
+    found = (
+        await session.execute(
+            select(col(AuthSession.id)).where(
+                col(AuthSession.id) == session_id, col(AuthSession.user_id) == user_id
+            )
+        )
+    ).scalar()
+    if found is not None:
+        await revoke_family(session, session_id, utcnow())
+        await audit.record(
+            session,
+            None,
+            "auth.sign_out",
+            "refresh_family",
+            session_id,
+            after={"user": user_id, "by": "access_token"},
+        )
+
+
+async def revoke(session: AsyncSession, *, token: str, key: str, settings: Settings) -> None:
+    """RFC 7009 revocation: an access token or a refresh token ends its whole sign-in;
+    anything else (unknown, expired, malformed) is ignored, so the answer is the same for
+    every token and tells nothing. The token is identified by its form (a signed JWT or an
+    opaque refresh token), so `token_type_hint` is not needed to find it."""
+    owner = access_token_session(token, key=key, settings=settings)
+    if owner is not None:
+        await end_sign_in(session, user_id=owner[0], session_id=owner[1])
+    else:
+        await sign_out(session, token=token)

@@ -1,5 +1,10 @@
 """Reporting periods: the annual ones (due 1 December, plan 2358 §IV.21) and ad hoc
-requests, and which agencies each one asks."""
+requests, and which agencies each one asks.
+
+The API names a period's state `state`, as reports do; `status`, its old name, is kept
+readable in answers and accepted in PATCH bodies and the list filter (deprecated). The
+table keeps its `status` column: the rename is the API's, so no migration is needed.
+"""
 
 from datetime import date
 from typing import Any
@@ -123,11 +128,20 @@ async def read_periods(session: AsyncSession, periods: list[ReportingPeriod]) ->
             instructions=p.instructions,
             due_date=p.due_date,
             cutoff_date=p.cutoff_date,
+            state=p.status,
             status=p.status,
             agencies=[agency_ref(a) for a in asked_by[p.id or 0]],
         )
         for p in periods
     ]
+
+
+def one_state(state: str | None, status: str | None, location: str) -> str | None:
+    """The state asked for under either name (`status` is the deprecated one); both with
+    different values is a 422 on `status`, the name to drop."""
+    if state is not None and status is not None and state != status:
+        raise FieldValidationError([("status", "state_status_mismatch")], location=location)
+    return state if state is not None else status
 
 
 def _visible(stmt: Select[Any], caller: User | None) -> Select[Any]:
@@ -150,6 +164,7 @@ async def list_periods(
     caller: User | None,
     *,
     kind: str | None,
+    state: str | None,
     status: str | None,
     year: int | None,
     after: SortKey | None,
@@ -158,8 +173,9 @@ async def list_periods(
     stmt = _visible(select(ReportingPeriod).where(col(ReportingPeriod.plan_id) == plan.id), caller)
     if kind is not None:
         stmt = stmt.where(col(ReportingPeriod.kind) == kind)
-    if status is not None:
-        stmt = stmt.where(col(ReportingPeriod.status) == status)
+    wanted = one_state(state, status, "query")
+    if wanted is not None:
+        stmt = stmt.where(col(ReportingPeriod.status) == wanted)
     if year is not None:
         stmt = stmt.where(col(ReportingPeriod.year) == year)
     rows, total, next_cursor = await fetch_page(
@@ -210,6 +226,7 @@ async def _opened(session: AsyncSession, period: ReportingPeriod) -> None:
                 "title": period.title,
                 "due_date": period.due_date.isoformat(),
                 "cutoff_date": period.cutoff_date.isoformat(),
+                "state": period.status,
             }
         },
     )
@@ -284,7 +301,11 @@ async def update_period(
     check_if_match(if_match, period_etag(period))
     before = audit.snapshot(period)
     was_open = period.status == "open"
+    # model_dump, not attributes: reading the deprecated `status` attribute would warn.
     changes = body.model_dump(exclude_unset=True)
+    state = one_state(changes.pop("state", None), changes.pop("status", None), "body")
+    if state is not None:
+        changes["status"] = state  # the column keeps its name
     if period.status == "closed" and (changes.get("status") != "open" or len(changes) > 1):
         raise ConflictError("conflict.period_closed")  # a closed period can only be reopened
     for field, value in changes.items():
