@@ -186,7 +186,8 @@ def in_state(
 
 
 async def _item_etag(ctx: Context, url: str, kind: str, item_id: int) -> str:
-    items = (await ctx.client.get(f"{url}/{kind}", headers=ctx.accounts["officer"].headers)).json()
+    listed = await ctx.client.get(f"{url}/{kind}", headers=ctx.accounts["officer"].headers)
+    items = listed.json()["items"]
     version = next(i["version"] for i in items if i["id"] == item_id)
     entity = {
         "task-updates": "task_update",
@@ -255,6 +256,13 @@ def item_routes(kind: str) -> list["Endpoint"]:
     url = "/api/v1/reports/{id}/" + kind
     return [
         Endpoint("GET", base, agency_only(200), url=url, prepare=in_state("draft")),
+        Endpoint(
+            "GET",
+            base + "/{item_id}",
+            agency_only(200),
+            url=url + "/{item}",
+            prepare=in_state("draft", kind),
+        ),
         Endpoint(
             "POST",
             base,

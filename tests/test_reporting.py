@@ -153,7 +153,7 @@ async def test_full_cycle_to_public_progress(
     card = (await client.get(f"{API}/agencies/SYT/scorecard")).json()
     assert next(t for t in card["task_list"] if t["code"] == "E.1")["status"] == "overdue"
 
-    history = (await client.get(f"{url}/history", headers=officer.headers)).json()
+    history = (await client.get(f"{url}/history", headers=officer.headers)).json()["items"]
     assert [(h["action"], h["from_state"], h["to_state"]) for h in history] == [
         ("created", None, "draft"),
         ("submitted", "draft", "submitted"),
@@ -192,8 +192,12 @@ async def test_return_then_resubmit(client: httpx.AsyncClient, team: dict[str, A
         f"{url}/comments", headers=officer.headers, json={"body": "Đã bổ sung, xin thẩm định lại."}
     )
     assert comment.status_code == 201
-    talk = (await client.get(f"{url}/comments", headers=reviewer.headers)).json()
-    assert [c["comment"] for c in talk] == ["Đã bổ sung, xin thẩm định lại."]
+    talk = (await client.get(f"{url}/comments", headers=reviewer.headers)).json()["items"]
+    # The return's reason opens the conversation.
+    assert [c["comment"] for c in talk] == [
+        "Bổ sung số liệu cấp huyện.",
+        "Đã bổ sung, xin thẩm định lại.",
+    ]
     again = await client.post(
         f"{url}/submit", headers={**lead.headers, "If-Match": await etag_of(client, url, lead)}
     )
@@ -270,7 +274,9 @@ async def test_illegal_moves_change_nothing(
         await client.post(f"{url}/approve", headers={**officer.headers, "If-Match": etag})
     ).status_code == 403
     item_url = f"{url}/task-updates/{item['id']}"
-    item_etag = (await client.get(f"{url}/task-updates", headers=officer.headers)).json()[0]
+    item_etag = (await client.get(f"{url}/task-updates", headers=officer.headers)).json()["items"][
+        0
+    ]
     edit = await client.patch(
         item_url,
         json={"percent_complete": 90},
@@ -311,7 +317,7 @@ async def test_two_edits_with_one_etag_exactly_one_wins(
     )
     assert sorted(r.status_code for r in results) == [200, 412]
     winner = next(r for r in results if r.status_code == 200).json()["percent_complete"]
-    stored = (await client.get(f"{url}/task-updates", headers=officer.headers)).json()[0]
+    stored = (await client.get(f"{url}/task-updates", headers=officer.headers)).json()["items"][0]
     assert (stored["percent_complete"], stored["version"]) == (winner, 2)
 
 

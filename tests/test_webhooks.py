@@ -318,9 +318,9 @@ async def test_events_are_signed_and_delivered(
         "period_id": period["id"],
         "period_code": period["code"],
         "state": "submitted",
-        "version": 2,
+        "version": 3,  # created 1, its task update 2, submitted 3
     }
-    assert (approved["report"]["state"], approved["report"]["version"]) == ("approved", 3)
+    assert (approved["report"]["state"], approved["report"]["version"]) == ("approved", 4)
     # E.7 (2021-2025) had no approved progress: overdue by 29/11/2026; now completed.
     assert status == {
         "task": {"code": "E.7", "title": status["task"]["title"]},
@@ -341,7 +341,7 @@ async def test_events_are_signed_and_delivered(
 
     # Sending the item back takes it out of the public record: E.7 is overdue again.
     items = await client.get(f"{url}/task-updates", headers=team["reviewer"].headers)
-    [item] = items.json()
+    [item] = items.json()["items"]
     item_url = f"{url}/task-updates/{item['id']}"
     etag = f'"task_update-{item["id"]}-v{item["version"]}"'
     sent_back = await client.post(

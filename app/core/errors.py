@@ -33,6 +33,8 @@ class AppError(Exception):
             self.detail_key = detail_key
         self.params = params
         self.headers: dict[str, str] = {}
+        # Extra members of the problem (RFC 9457 §3.2), e.g. the versions of a 412.
+        self.extensions: dict[str, Any] = {}
 
     def detail(self, lang: Lang) -> str | None:
         if self.detail_key is None:
@@ -144,6 +146,15 @@ class PreconditionFailedError(AppError):
     code = "precondition_failed"
     detail_key = "precondition_failed.detail"
 
+    @classmethod
+    def stale(cls, seen: int | None, current: int) -> "PreconditionFailedError":
+        """The If-Match named version `seen` of the object (None: no tag named this object
+        at all) while `current` is stored; both go in the problem for the client."""
+        key = "precondition_failed.stale" if seen is not None else "precondition_failed.foreign"
+        error = cls(key, seen=seen, current=current)
+        error.extensions = {"seen_version": seen, "current_version": current}
+        return error
+
 
 class PreconditionRequiredError(AppError):
     status = 428
@@ -205,6 +216,7 @@ def problem_response(
     errors: list[dict[str, Any]] | None = None,
     headers: dict[str, str] | None = None,
     oauth2: bool = False,
+    extensions: dict[str, Any] | None = None,
 ) -> Response:
     problem = Problem(
         type=f"urn:dxplan:problem:{code}",
@@ -217,7 +229,7 @@ def problem_response(
         errors=errors,
         error=code if oauth2 else None,
     )
-    body = dumps(problem.model_dump(exclude_none=True))
+    body = dumps({**problem.model_dump(exclude_none=True), **(extensions or {})})
     all_headers = {"Content-Language": lang, "Vary": "Accept-Language", **(headers or {})}
     return Response(body, status_code=status, media_type=PROBLEM_CONTENT_TYPE, headers=all_headers)
 
@@ -275,6 +287,7 @@ def install_error_handlers(app: FastAPI) -> None:
             headers=exc.headers,
             errors=errors,
             oauth2=exc.oauth2,
+            extensions=exc.extensions,
         )
 
     @app.exception_handler(RequestValidationError)

@@ -124,9 +124,31 @@ MESSAGES: dict[str, dict[Lang, str]] = {
         "vi": "Khóa Idempotency-Key này đã được dùng cho một yêu cầu khác.",
         "en": "This Idempotency-Key was used for a different request.",
     },
+    "idempotency_answer_unavailable": {
+        "vi": "Không đọc được câu trả lời đã lưu",
+        "en": "Stored answer unavailable",
+    },
+    "idempotency_answer_unavailable.detail": {
+        "vi": "Yêu cầu với khóa Idempotency-Key này đã được thực hiện, nhưng câu trả lời đã lưu "
+        "không còn đọc được (khóa ký của máy chủ đã đổi). Hãy kiểm tra kết quả rồi dùng khóa mới.",
+        "en": "The request under this Idempotency-Key was done, but its stored answer can no "
+        "longer be read (the server's signing key changed). Check the outcome, then use a new key.",
+    },
     "precondition_failed.detail": {
         "vi": "Đối tượng đã được sửa bởi người khác; tải lại rồi thử lại.",
         "en": "The object was changed by someone else; reload and try again.",
+    },
+    "precondition_failed.stale": {
+        "vi": "Bạn gửi phiên bản {seen} nhưng đối tượng nay ở phiên bản {current} (đã có thay "
+        "đổi sau khi bạn tải); hãy tải lại, xem thay đổi rồi thử lại.",
+        "en": "You sent version {seen}, but the object is now at version {current} (it changed "
+        "after you loaded it); reload, review the changes and try again.",
+    },
+    "precondition_failed.foreign": {
+        "vi": "If-Match không phải ETag nào của đối tượng này (phiên bản hiện tại: {current}); "
+        "hãy gửi đúng ETag nhận được từ lần đọc hoặc ghi gần nhất.",
+        "en": "If-Match holds no ETag of this object (current version: {current}); send the "
+        "ETag exactly as the latest read or write answered it.",
     },
     "precondition_required.detail": {
         "vi": "Gửi tiêu đề If-Match với ETag của phiên bản bạn đang sửa.",

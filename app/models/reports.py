@@ -172,5 +172,7 @@ class ReportEvent(SQLModel, table=True):
     to_state: str | None = Field(default=None, max_length=12)
     item_kind: str | None = Field(default=None, max_length=20)
     item_id: int | None = None
+    # A comment given with a transition (a return's reason) names that transition.
+    event_id: int | None = Field(default=None, foreign_key="report_events.id", ondelete="CASCADE")
     comment: str | None = None
     created_at: Timestamp = created_at()

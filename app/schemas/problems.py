@@ -42,3 +42,11 @@ class Problem(BaseModel):
         description="Only on the token endpoint's OAuth2 errors: the RFC 6749 §5.2 `error` "
         "code (`invalid_grant`, `unsupported_grant_type`), the same as `code`.",
     )
+    seen_version: int | None = Field(
+        default=None,
+        description="Only on precondition_failed: the version the If-Match named (null when "
+        "no tag named this object).",
+    )
+    current_version: int | None = Field(
+        default=None, description="Only on precondition_failed: the version stored now."
+    )

@@ -40,6 +40,11 @@ class ReportRead(BaseModel):
     period_id: int = Field(examples=[6])
     agency: AgencyRef = Field(examples=[_SYT])
     state: ReportState = Field(examples=["submitted"])
+    version: int = Field(
+        description="Moves with every change to anything the report shows: its state, its "
+        "items, their evidence files, its conversation.",
+        examples=[4],
+    )
     late: bool = Field(description="Submitted after the period's due date.", examples=[False])
     submitted_at: LocalDateTime | None
     approved_at: LocalDateTime | None = Field(examples=[None])
@@ -86,9 +91,25 @@ class EventRead(BaseModel):
         examples=[None],
     )
     item_id: int | None = Field(examples=[None])
+    event_id: int | None = Field(
+        default=None,
+        description="On a comment given with a transition (the reason for a return): the "
+        "id of that transition in the history.",
+        examples=[None],
+    )
     comment: str | None = Field(examples=[None])
     actor: str | None = Field(description="Username of who did it.", examples=["nguyen.van.a"])
     at: LocalDateTime
+
+
+class EventPage(Page[EventRead]):
+    pass
+
+
+_ETAG_DOC = (
+    "The item's ETag, for `If-Match` on its writes. Opaque: compare and send back, never "
+    "parse or build one."
+)
 
 
 class ItemCommon(BaseModel):
@@ -97,6 +118,7 @@ class ItemCommon(BaseModel):
     client_id: UUID | None
     review_state: ReviewState | None = Field(examples=[None])
     version: int = Field(examples=[2])
+    etag: str = Field(description=_ETAG_DOC, examples=['"task_update-7-v2"'])
     created_at: LocalDateTime
     updated_at: LocalDateTime
     allowed_actions: list[str] = Field(
@@ -142,6 +164,10 @@ class TaskUpdateRead(ItemCommon):
     public_summary: str = Field(examples=[_SUMMARY])
     internal_difficulties: str = Field(examples=[_DIFFICULTIES])
     next_steps: str = Field(examples=[_NEXT_STEPS])
+
+
+class TaskUpdatePage(Page[TaskUpdateRead]):
+    pass
 
 
 class IndicatorValueFields(_Body):
@@ -193,6 +219,10 @@ class IndicatorValueRead(ItemCommon):
     provenance: Provenance
 
 
+class IndicatorValuePage(Page[IndicatorValueRead]):
+    pass
+
+
 class DocumentUpdateFields(_Body):
     status: Literal["drafting", "issued"] = Field(examples=["issued"])
     issued_number: str | None = Field(
@@ -233,6 +263,10 @@ class DocumentUpdateRead(ItemCommon):
     issued_number: str | None = Field(examples=["06-NQ/TU"])
     issued_on: date | None = Field(examples=["2021-03-26"])
     note: str = Field(examples=[_NOTE])
+
+
+class DocumentUpdatePage(Page[DocumentUpdateRead]):
+    pass
 
 
 class ReportDetail(ReportRead):

@@ -40,7 +40,7 @@ from app.services.report_items import (
     item_actions,
     load_item,
 )
-from app.services.reports import load_report
+from app.services.reports import load_report, touch
 
 logger = logging.getLogger("app.attachments")
 
@@ -150,6 +150,7 @@ async def upload(
     session.add(row)
     await session.flush()
     await session.refresh(row)  # created_at is set by the database
+    await touch(session, report)  # the report shows its evidence: a new version
     await audit.record(
         session, caller, "attachment.create", "attachment", row.id, after=audit.snapshot(row)
     )
@@ -228,6 +229,7 @@ async def delete(
     before = audit.snapshot(row)
     await session.delete(row)
     await session.flush()
+    await touch(session, report)  # the report shows its evidence: a new version
     others = (
         await session.execute(select(func.count()).where(col(Attachment.sha256) == row.sha256))
     ).scalar_one()

@@ -1,219 +1,90 @@
-"""Items of a report: task progress, indicator values, document status.
+"""Items of a report, whatever their kind: one life cycle, written once.
 
-The three kinds share one life cycle, written once here: created and edited while the
-report is editable (or while the item alone is returned), sent back alone by a reviewer
-after approval, resubmitted by the agency lead, approved again. An item may only concern
-a task, indicator or document that the agency leads or coordinates (directly or through a
-group it belongs to).
+Created and edited while the report is editable (or while the item alone is returned),
+sent back alone by a reviewer after approval, resubmitted by the agency lead, approved
+again; who may do which and when is the item rows of app.services.report_policy. What
+differs between kinds (table, schemas, subject, field rules, read shape) is the kind's
+(app.services.item_kinds). An item may only concern a task, indicator or document that
+the agency leads or coordinates, directly or through a group it belongs to.
+
+Every write also moves the report's version (`touch`), in the same transaction, since the
+report shows its items. A `client_id` names an item for an offline client's retries: a
+create with a stored `client_id` answers the stored item, even when the first create is
+still running (the retry waits for it on the unique index, then reads it).
 """
 
-from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
-from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from app.core.errors import ConflictError, FieldValidationError, ForbiddenError, NotFoundError
-from app.core.http import check_if_match, etag
-from app.core.permissions import Permission, permissions_of
-from app.models import (
-    Agency,
-    Document,
-    DocumentAgency,
-    DocumentUpdate,
-    Indicator,
-    IndicatorAgency,
-    IndicatorTarget,
-    IndicatorValue,
-    Plan,
-    Report,
-    ReportingPeriod,
-    Task,
-    TaskAgency,
-    TaskUpdate,
-    User,
-)
+from app.core.errors import ConflictError, NotFoundError
+from app.core.http import check_if_match
+from app.core.pagination import SortKey
+from app.models import Plan, Report, ReportingPeriod, User
 from app.models.reports import ItemBase
-from app.schemas.common import ItemRef
-from app.schemas.reports import DocumentUpdateRead, IndicatorValueRead, TaskUpdateRead
+from app.schemas.reports import ItemCommon
 from app.services import audit, webhooks
-from app.services.common import linked_to_agency
+from app.services import report_policy as policy
+from app.services.common import fetch_page
+from app.services.item_kinds import KINDS, AnyKind
 from app.services.notifications import notify_agency
-from app.services.reports import EDITABLE, _event, load_report
+from app.services.report_policy import Actor
+from app.services.reports import load_report, record_event, record_reason, touch
 
-
-@dataclass(frozen=True)
-class Kind:
-    path: str  # URL segment, also the item_kind in history
-    model: type[ItemBase]
-    entity: str
-
-
-TASK = Kind("task-updates", TaskUpdate, "task_update")
-INDICATOR = Kind("indicator-values", IndicatorValue, "indicator_value")
-DOCUMENT = Kind("document-updates", DocumentUpdate, "document_update")
-KINDS = {k.path: k for k in (TASK, INDICATOR, DOCUMENT)}
-
-
-def item_etag(kind: Kind, item: ItemBase) -> str:
-    return etag(kind.entity, item.id or 0, item.version)
+Kind = AnyKind  # the name app.services.attachments knows
+__all__ = ["KINDS", "Kind", "item_actions", "load_item", "require_item"]
 
 
 def item_actions(
-    item: ItemBase, report: Report, period: ReportingPeriod, caller: User
+    item: ItemBase, report: Report, period: ReportingPeriod, caller: User | Actor
 ) -> list[str]:
-    perms = permissions_of(caller.role)
-    own = report.agency_id == caller.agency_id
-    actions = []
-    report_editable = report.state in EDITABLE and period.status == "open"
-    if own and Permission.reports_edit in perms:
-        if report_editable and item.review_state is None:
-            actions += ["update", "delete"]
-        elif item.review_state == "returned":
-            actions.append("update")
-    if own and Permission.reports_submit in perms and item.review_state == "returned":
-        actions.append("resubmit")
-    if Permission.reports_review in perms:
-        if report.state == "approved" and item.review_state is None:
-            actions.append("return")
-        if item.review_state == "resubmitted":
-            actions.append("approve")
-    return actions
+    actor = caller if isinstance(caller, Actor) else Actor.of(caller)
+    return policy.actions("item", actor, report, period, item.review_state)
 
 
-# Reading ----------------------------------------------------------------------------------
+def require_item(
+    action: str,
+    item: ItemBase,
+    report: Report,
+    period: ReportingPeriod,
+    caller: User | Actor,
+    *,
+    comment: str | None = None,
+) -> None:
+    """403 for a role or agency that never may, 409 while the state forbids it, 422
+    without a required comment (app.services.report_policy)."""
+    actor = caller if isinstance(caller, Actor) else Actor.of(caller)
+    policy.require("item", action, actor, report, period, item.review_state, comment=comment)
+
+
+_require_item = require_item  # the former name, still imported by attachments
 
 
 async def read_items(
     session: AsyncSession,
-    kind: Kind,
+    kind: AnyKind,
     items: list[Any],
     report: Report,
     period: ReportingPeriod,
-    caller: User,
-) -> list[BaseModel]:
+    actor: Actor,
+) -> list[ItemCommon]:
     if not items:
         return []
-    common = [
-        {
-            "id": i.id,
-            "report_id": i.report_id,
-            "client_id": i.client_id,
-            "review_state": i.review_state,
-            "version": i.version,
-            "created_at": i.created_at,
-            "updated_at": i.updated_at,
-            "allowed_actions": item_actions(i, report, period, caller),
-        }
-        for i in items
-    ]
-    if kind is TASK:
-        rows = (
-            await session.execute(
-                select(col(Task.id), col(Task.code), col(Task.title)).where(
-                    col(Task.id).in_([i.task_id for i in items])
-                )
-            )
-        ).all()
-        refs = {tid: (code, title) for tid, code, title in rows}
-        return [
-            TaskUpdateRead(
-                **c,
-                task=ItemRef(code=refs[i.task_id][0], title=refs[i.task_id][1]),
-                status=i.status,
-                percent_complete=i.percent_complete,
-                public_summary=i.public_summary,
-                internal_difficulties=i.internal_difficulties,
-                next_steps=i.next_steps,
-            )
-            for c, i in zip(common, items, strict=True)
-        ]
-    if kind is INDICATOR:
-        target_rows = (
-            await session.execute(
-                select(
-                    col(IndicatorTarget.id),
-                    col(IndicatorTarget.code),
-                    col(IndicatorTarget.metric),
-                    col(Indicator.code),
-                )
-                .join(Indicator, col(Indicator.id) == col(IndicatorTarget.indicator_id))
-                .where(col(IndicatorTarget.id).in_([i.target_id for i in items]))
-            )
-        ).all()
-        targets = {tid: (code, metric, ind) for tid, code, metric, ind in target_rows}
-        district_rows = (
-            await session.execute(
-                select(col(Agency.id), col(Agency.code)).where(
-                    col(Agency.id).in_(
-                        [i.district_agency_id for i in items if i.district_agency_id]
-                    )
-                )
-            )
-        ).all()
-        districts = {aid: code for aid, code in district_rows}
-        return [
-            IndicatorValueRead(
-                **c,
-                target=ItemRef(code=targets[i.target_id][0], title=targets[i.target_id][1]),
-                indicator=targets[i.target_id][2],
-                value=_num(i.value),
-                achieved=i.achieved,
-                numerator=_num(i.numerator),
-                denominator=_num(i.denominator),
-                as_of=i.as_of,
-                level=i.level,
-                district=districts.get(i.district_agency_id),
-                source=i.source,
-                provenance=i.provenance,
-            )
-            for c, i in zip(common, items, strict=True)
-        ]
-    docs = {
-        did: (code, title)
-        for did, code, title in (
-            await session.execute(
-                select(col(Document.id), col(Document.code), col(Document.title)).where(
-                    col(Document.id).in_([i.document_id for i in items])
-                )
-            )
-        ).all()
-    }
-    return [
-        DocumentUpdateRead(
-            **c,
-            document=ItemRef(code=docs[i.document_id][0], title=docs[i.document_id][1]),
-            status=i.status,
-            issued_number=i.issued_number,
-            issued_on=i.issued_on,
-            note=i.note,
-        )
-        for c, i in zip(common, items, strict=True)
-    ]
-
-
-def _num(value: Decimal | None) -> float | None:
-    return float(value) if value is not None else None
-
-
-_DECIMAL_FIELDS = ("value", "numerator", "denominator")
-
-
-def _decimals(fields: dict[str, Any]) -> dict[str, Any]:
-    """Numbers arrive as floats; the columns are exact decimals."""
-    return {
-        k: Decimal(str(v)) if k in _DECIMAL_FIELDS and v is not None else v
-        for k, v in fields.items()
-    }
+    extras = await kind.extras(session, items)
+    return [kind.read(i, extras[i.id or 0], item_actions(i, report, period, actor)) for i in items]
 
 
 async def list_items(
-    session: AsyncSession, kind: Kind, report: Report, period: ReportingPeriod, caller: User
-) -> list[BaseModel]:
+    session: AsyncSession,
+    kind: AnyKind,
+    report: Report,
+    period: ReportingPeriod,
+    caller: User,
+) -> list[ItemCommon]:
+    """Every item of the kind, oldest first (the report detail shows them all)."""
     items = list(
         (
             await session.execute(
@@ -223,132 +94,42 @@ async def list_items(
             )
         ).scalars()
     )
-    return await read_items(session, kind, items, report, period, caller)
+    return await read_items(session, kind, items, report, period, Actor.of(caller))
 
 
-# Writing ----------------------------------------------------------------------------------
+def list_name(kind: AnyKind) -> str:
+    return f"report-{kind.path}"
 
 
-async def _plan_item_id(
-    session: AsyncSession, model: Any, plan: Plan, key: Any, value: Any, field: str
-) -> int:
-    """The id of the plan's task or document named in the body; 422 when there is none."""
-    found = (
-        await session.execute(
-            select(col(model.id)).where(col(model.plan_id) == plan.id, col(key) == value)
-        )
-    ).scalar()
-    if found is None:
-        raise FieldValidationError([(field, f"unknown_{field}")])
-    return int(found)
-
-
-async def _resolve(
-    session: AsyncSession, kind: Kind, plan: Plan, agency_id: int, body: Any
-) -> dict[str, Any]:
-    """Column values naming the item's subject, after checking the agency is assigned it."""
-    values: dict[str, Any]
-    if kind is TASK:
-        task_id = await _plan_item_id(session, Task, plan, Task.code, body.task, "task")
-        link = linked_to_agency(TaskAgency, "task_id", task_id, agency_id)
-        field, values = "task", {"task_id": task_id}
-    elif kind is INDICATOR:
-        row = (
-            await session.execute(
-                select(col(IndicatorTarget.id), col(IndicatorTarget.kind), col(Indicator.id))
-                .join(Indicator, col(Indicator.id) == col(IndicatorTarget.indicator_id))
-                .where(col(Indicator.plan_id) == plan.id, col(IndicatorTarget.code) == body.target)
-            )
-        ).first()
-        if row is None:
-            raise FieldValidationError([("target", "unknown_target")])
-        target_id, target_kind, indicator_id = row
-        link = linked_to_agency(IndicatorAgency, "indicator_id", indicator_id, agency_id)
-        field, values = "target", {"target_id": int(target_id or 0)}
-        _check_value(target_kind, body.value, body.achieved)
-        values["district_agency_id"] = await _district(session, body.district)
-    else:
-        document_id = await _plan_item_id(
-            session, Document, plan, Document.number, body.document, "document"
-        )
-        link = linked_to_agency(DocumentAgency, "document_id", document_id, agency_id)
-        field, values = "document", {"document_id": document_id}
-    if not (await session.execute(select(link))).scalar():
-        raise FieldValidationError([(field, "not_assigned")])
-    return values
-
-
-def _check_value(target_kind: str, value: float | None, achieved: bool | None) -> None:
-    if target_kind == "numeric" and value is None:
-        raise FieldValidationError([("value", "value_required")])
-    if target_kind == "qualitative" and achieved is None:
-        raise FieldValidationError([("achieved", "achieved_required")])
-
-
-async def _district(session: AsyncSession, code: str | None) -> int | None:
-    if code is None:
-        return None
-    agency_id = (
-        await session.execute(
-            select(col(Agency.id)).where(col(Agency.code) == code, col(Agency.kind) == "district")
-        )
-    ).scalar()
-    if agency_id is None:
-        raise FieldValidationError([("district", "unknown_district")])
-    return int(agency_id)
-
-
-def _check_issued(status: str | None, number: str | None, issued_on: Any) -> None:
-    if status == "issued" and (not number or issued_on is None):
-        raise FieldValidationError([("issued_number", "issued_fields_required")])
-
-
-def _require_report_edit(report: Report, period: ReportingPeriod, caller: User) -> None:
-    perms = permissions_of(caller.role)
-    if Permission.reports_edit not in perms or report.agency_id != caller.agency_id:
-        raise ForbiddenError()
-    if period.status != "open":
-        raise ConflictError("conflict.period_not_open")
-    if report.state not in EDITABLE:
-        raise ConflictError("conflict.invalid_state", state=report.state, action="edit")
-
-
-async def create_item(
-    session: AsyncSession, kind: Kind, plan: Plan, caller: User, report_id: int, body: Any
-) -> tuple[Any, bool]:
-    """(item, created). A client_id already stored for this report returns that item."""
+async def page_items(
+    session: AsyncSession,
+    kind: AnyKind,
+    plan: Plan,
+    caller: User,
+    report_id: int,
+    *,
+    after: SortKey | None,
+    limit: int,
+) -> tuple[list[ItemCommon], int, str | None]:
+    """A page of the report's items of one kind, oldest first."""
     report, period, _ = await load_report(session, plan, caller, report_id)
-    if body.client_id is not None:
-        existing = (
-            await session.execute(
-                select(kind.model).where(col(kind.model.client_id) == body.client_id)
-            )
-        ).scalar()
-        if existing is not None:
-            if existing.report_id != report.id:
-                raise ConflictError("conflict.client_id_taken")
-            return existing, False
-    _require_report_edit(report, period, caller)
-    values = await _resolve(session, kind, plan, caller.agency_id, body)
-    fields = _decimals(body.model_dump(exclude={"task", "target", "document", "district"}))
-    if kind is DOCUMENT:
-        _check_issued(fields["status"], fields.get("issued_number"), fields.get("issued_on"))
-    item = kind.model(**fields, **values, report_id=report.id or 0, created_by_id=caller.id)
-    session.add(item)
-    try:
-        async with session.begin_nested():
-            await session.flush()
-    except IntegrityError as exc:
-        raise ConflictError("conflict.item_exists") from exc
-    await audit.record(
-        session, caller, f"{kind.entity}.create", kind.entity, item.id, after=audit.snapshot(item)
+    rows, total, next_cursor = await fetch_page(
+        session,
+        select(kind.model).where(col(kind.model.report_id) == report.id),
+        sort_column=col(kind.model.id),
+        id_column=col(kind.model.id),
+        after=after,
+        limit=limit,
+        list_name=list_name(kind),
     )
-    return item, True
+    actor = Actor.of(caller)
+    items = await read_items(session, kind, [row[0] for row in rows], report, period, actor)
+    return items, total, next_cursor
 
 
 async def load_item(
     session: AsyncSession,
-    kind: Kind,
+    kind: AnyKind,
     plan: Plan,
     caller: User,
     report_id: int,
@@ -356,6 +137,8 @@ async def load_item(
     *,
     lock: bool = False,
 ) -> tuple[Any, Report, ReportingPeriod]:
+    """The item of a report the caller may see (404 otherwise), optionally locked with
+    its report."""
     report, period, _ = await load_report(session, plan, caller, report_id, lock=lock)
     stmt = select(kind.model).where(
         col(kind.model.id) == item_id, col(kind.model.report_id) == report.id
@@ -368,146 +151,160 @@ async def load_item(
     return item, report, period
 
 
-def _require_item(
-    action: str, item: Any, report: Report, period: ReportingPeriod, caller: User
-) -> None:
-    needed = {
-        "update": Permission.reports_edit,
-        "delete": Permission.reports_edit,
-        "resubmit": Permission.reports_submit,
-        "return": Permission.reports_review,
-        "approve": Permission.reports_review,
-    }[action]
-    if needed not in permissions_of(caller.role):
-        raise ForbiddenError()
-    if action in ("update", "delete", "resubmit") and report.agency_id != caller.agency_id:
-        raise ForbiddenError()
-    if action not in item_actions(item, report, period, caller):
-        raise ConflictError(
-            "conflict.invalid_state", state=item.review_state or report.state, action=action
-        )
+async def get_item(
+    session: AsyncSession, kind: AnyKind, plan: Plan, caller: User, report_id: int, item_id: int
+) -> ItemCommon:
+    item, report, period = await load_item(session, kind, plan, caller, report_id, item_id)
+    return (await read_items(session, kind, [item], report, period, Actor.of(caller)))[0]
+
+
+async def _stored(session: AsyncSession, kind: AnyKind, client_id: Any) -> Any:
+    return (
+        await session.execute(select(kind.model).where(col(kind.model.client_id) == client_id))
+    ).scalar()
+
+
+async def create_item(
+    session: AsyncSession, kind: AnyKind, plan: Plan, caller: User, report_id: int, body: Any
+) -> tuple[ItemCommon, bool]:
+    """(item, created). A client_id already stored for this report answers that item."""
+    actor = Actor.of(caller)
+    report, period, _ = await load_report(session, plan, caller, report_id)
+
+    async def replay() -> tuple[ItemCommon, bool] | None:
+        stored = await _stored(session, kind, body.client_id) if body.client_id else None
+        if stored is None:
+            return None
+        if stored.report_id != report.id:
+            raise ConflictError("conflict.client_id_taken")
+        return (await read_items(session, kind, [stored], report, period, actor))[0], False
+
+    if (found := await replay()) is not None:
+        return found
+    policy.require("report", "edit", actor, report, period)
+    values = await kind.resolve(session, plan, caller.agency_id, body)
+    item = kind.model(
+        **kind.columns(body, partial=False),
+        **values,
+        report_id=report.id or 0,
+        created_by_id=caller.id,
+    )
+    await kind.validate(session, item)
+    try:
+        async with session.begin_nested():  # a failed insert leaves the session usable
+            session.add(item)
+            await session.flush()
+    except IntegrityError as exc:
+        # A concurrent create with this client_id committed first: answer its item.
+        if (found := await replay()) is not None:
+            return found
+        raise ConflictError("conflict.item_exists") from exc
+    await touch(session, report)
+    await audit.record(
+        session, caller, f"{kind.entity}.create", kind.entity, item.id, after=audit.snapshot(item)
+    )
+    return (await read_items(session, kind, [item], report, period, actor))[0], True
 
 
 async def _item_for(
     session: AsyncSession,
-    kind: Kind,
+    kind: AnyKind,
     plan: Plan,
-    caller: User,
-    report_id: int,
-    item_id: int,
+    actor: Actor,
+    ids: tuple[int, int],
     action: str,
     if_match: str | None,
+    comment: str | None = None,
 ) -> tuple[Any, Report, ReportingPeriod]:
-    """The item, locked, after checking the caller may `action` it now and If-Match."""
-    item, report, period = await load_item(
-        session, kind, plan, caller, report_id, item_id, lock=True
-    )
-    _require_item(action, item, report, period, caller)
-    check_if_match(if_match, item_etag(kind, item))
+    """The item and its report, locked, after the policy table and If-Match let `action`
+    pass."""
+    item, report, period = await load_item(session, kind, plan, actor.user, *ids, lock=True)
+    require_item(action, item, report, period, actor, comment=comment)
+    check_if_match(if_match, kind.etag(item))
     return item, report, period
 
 
 async def update_item(
     session: AsyncSession,
-    kind: Kind,
+    kind: AnyKind,
     plan: Plan,
     caller: User,
-    report_id: int,
-    item_id: int,
+    ids: tuple[int, int],
     body: Any,
     if_match: str | None,
-) -> Any:
-    item, _, _ = await _item_for(
-        session, kind, plan, caller, report_id, item_id, "update", if_match
-    )
+) -> ItemCommon:
+    actor = Actor.of(caller)
+    item, report, period = await _item_for(session, kind, plan, actor, ids, "update", if_match)
     before = audit.snapshot(item)
-    for field, value in _decimals(body.model_dump(exclude_unset=True)).items():
+    for field, value in kind.columns(body, partial=True).items():
         setattr(item, field, value)
-    if kind is INDICATOR:
-        target_kind = (
-            await session.execute(
-                select(col(IndicatorTarget.kind)).where(col(IndicatorTarget.id) == item.target_id)
-            )
-        ).scalar_one()
-        _check_value(target_kind, item.value, item.achieved)
-    if kind is DOCUMENT:
-        _check_issued(item.status, item.issued_number, item.issued_on)
+    await kind.validate(session, item)
     item.version += 1
     await session.flush()
     await session.refresh(item)  # updated_at is set by the database
+    await touch(session, report)
+    after = audit.snapshot(item)
     await audit.record(
-        session,
-        caller,
-        f"{kind.entity}.update",
-        kind.entity,
-        item.id,
-        before=before,
-        after=audit.snapshot(item),
+        session, caller, f"{kind.entity}.update", kind.entity, item.id, before=before, after=after
     )
-    return item
+    return (await read_items(session, kind, [item], report, period, actor))[0]
 
 
 async def delete_item(
     session: AsyncSession,
-    kind: Kind,
+    kind: AnyKind,
     plan: Plan,
     caller: User,
-    report_id: int,
-    item_id: int,
+    ids: tuple[int, int],
     if_match: str | None,
 ) -> None:
-    item, _, _ = await _item_for(
-        session, kind, plan, caller, report_id, item_id, "delete", if_match
-    )
+    actor = Actor.of(caller)
+    item, report, _ = await _item_for(session, kind, plan, actor, ids, "delete", if_match)
     await audit.record(
         session, caller, f"{kind.entity}.delete", kind.entity, item.id, before=audit.snapshot(item)
     )
     await session.delete(item)
     await session.flush()
+    await touch(session, report)
 
 
-REVIEW_MOVES = {"return": "returned", "resubmit": "resubmitted", "approve": None}
-ITEM_EVENTS = {
-    "return": "item_reopened",
-    "resubmit": "item_resubmitted",
-    "approve": "item_approved",
-}
+REVIEW_MOVES = {
+    "return": ("returned", "item_reopened"),
+    "resubmit": ("resubmitted", "item_resubmitted"),
+    "approve": (None, "item_approved"),
+}  # action: (the item's new review state, the event's name)
 
 
 async def review_item(
     session: AsyncSession,
-    kind: Kind,
+    kind: AnyKind,
     plan: Plan,
     caller: User,
-    report_id: int,
-    item_id: int,
+    ids: tuple[int, int],
     action: str,
     comment: str | None,
     if_match: str | None,
-) -> Any:
-    """Return one item of an approved report, resubmit it corrected, approve it again."""
+) -> ItemCommon:
+    """Return one item of an approved report, resubmit it corrected, approve it again. A
+    return's reason also joins the conversation."""
+    actor = Actor.of(caller)
     item, report, period = await _item_for(
-        session, kind, plan, caller, report_id, item_id, action, if_match
+        session, kind, plan, actor, ids, action, if_match, comment
     )
-    if action == "return" and not (comment and comment.strip()):
-        raise FieldValidationError([("comment", "comment_required")])
     watch = webhooks.TaskStatusWatch()
-    if kind is TASK and action != "resubmit":  # the item leaves or rejoins the public record
-        await watch.start(session, [item.task_id])
+    if action != "resubmit":  # the item leaves or rejoins the public record
+        await watch.start(session, kind.watched_task_ids(item))
     before = audit.snapshot(item)
-    item.review_state = REVIEW_MOVES[action]
+    item.review_state, event_name = REVIEW_MOVES[action]
     item.version += 1
     await session.flush()
     await session.refresh(item)  # updated_at is set by the database
-    await _event(
-        session,
-        report,
-        caller,
-        ITEM_EVENTS[action],
-        comment=comment,
-        item_kind=kind.path,
-        item_id=item.id,
+    await touch(session, report)
+    event = await record_event(
+        session, report, caller, event_name, comment=comment, item_kind=kind.path, item_id=item.id
     )
+    if action == "return":
+        await record_reason(session, report, caller, event)
     await audit.record(
         session,
         caller,
@@ -528,4 +325,4 @@ async def review_item(
             comment=comment or "",
         )
     await watch.finish(session, report.id or 0)
-    return item
+    return (await read_items(session, kind, [item], report, period, actor))[0]

@@ -7,39 +7,32 @@ before review. Every transition is recorded with actor, time and comment.
 
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col
 
 from app.core.errors import ConflictError, FieldValidationError, NotFoundError
 from app.core.http import check_if_match, etag
 from app.core.pagination import SortKey
-from app.core.permissions import Permission, permissions_of
-from app.models import (
-    Agency,
-    DocumentUpdate,
-    IndicatorValue,
-    Plan,
-    Report,
-    ReportEvent,
-    ReportingPeriod,
-    TaskUpdate,
-    User,
-)
+from app.models import Agency, Plan, Report, ReportEvent, ReportingPeriod, User
 from app.schemas.common import VIETNAM, ItemRef
-from app.schemas.reports import EventRead, ReportPage, ReportRead
+from app.schemas.reports import ReportPage, ReportRead
 from app.services import audit, webhooks
+from app.services import report_policy as policy
 from app.services.auth import utcnow
 from app.services.common import agency_ref, fetch_page
+from app.services.item_kinds import KINDS
 from app.services.notifications import notify_agency
 from app.services.periods import asked, get_period
+from app.services.report_policy import Actor
 from app.services.visibility import visible
-
-EDITABLE = ("draft", "returned")
 
 
 def report_etag(report: Report) -> str:
+    """Opaque to clients. The report's version moves with every change to what it shows
+    (`touch`), so this tag, and the GET's tag built on it, go stale together."""
     return etag("report", report.id or 0, report.version)
 
 
@@ -48,34 +41,31 @@ def is_late(report: Report, period: ReportingPeriod) -> bool:
     return submitted is not None and submitted.astimezone(VIETNAM).date() > period.due_date
 
 
-def report_actions(report: Report, period: ReportingPeriod, caller: User) -> list[str]:
-    perms = permissions_of(caller.role)
-    own = report.agency_id == caller.agency_id
-    open_ = period.status == "open"
-    actions = []
-    if own and Permission.reports_edit in perms and report.state in EDITABLE and open_:
-        actions.append("edit")
-    if own and Permission.reports_submit in perms:
-        if report.state in EDITABLE and open_:
-            actions.append("submit")
-        if report.state == "submitted":
-            actions.append("withdraw")
-    if Permission.reports_review in perms and report.state == "submitted":
-        actions += ["approve", "return"]
-    if Permission.reports_comment in perms and (own or report.state != "draft"):
-        actions.append("comment")
-    return actions
+def report_actions(report: Report, period: ReportingPeriod, caller: User | Actor) -> list[str]:
+    actor = caller if isinstance(caller, Actor) else Actor.of(caller)
+    return policy.actions("report", actor, report, period)
+
+
+async def touch(session: AsyncSession, report: Report) -> None:
+    """A new version of the report, in the writer's transaction: called by every write to
+    something the report shows (an item, an evidence file, a comment). The increment is
+    done by the database (row-locked), so concurrent writers never lose one."""
+    version = (
+        await session.execute(
+            update(Report)
+            .where(col(Report.id) == report.id)
+            .values(version=col(Report.version) + 1)
+            .returning(col(Report.version))
+            .execution_options(synchronize_session=False)
+        )
+    ).scalar_one()
+    set_committed_value(report, "version", version)
 
 
 async def _counts(session: AsyncSession, report_ids: list[int]) -> dict[int, dict[str, int]]:
-    counts = {
-        rid: {"task_updates": 0, "indicator_values": 0, "document_updates": 0} for rid in report_ids
-    }
-    for name, model in (
-        ("task_updates", TaskUpdate),
-        ("indicator_values", IndicatorValue),
-        ("document_updates", DocumentUpdate),
-    ):
+    names = {kind.path.replace("-", "_"): kind.model for kind in KINDS.values()}
+    counts = {rid: dict.fromkeys(names, 0) for rid in report_ids}
+    for name, model in names.items():
         rows = await session.execute(
             select(col(model.report_id), func.count())
             .where(col(model.report_id).in_(report_ids))
@@ -89,21 +79,18 @@ async def _counts(session: AsyncSession, report_ids: list[int]) -> dict[int, dic
 async def read_reports(
     session: AsyncSession, rows: list[tuple[Report, ReportingPeriod, Agency]], caller: User
 ) -> list[ReportRead]:
+    actor = Actor.of(caller)
     counts = await _counts(session, [r.id or 0 for r, _, _ in rows])
     return [
-        ReportRead(
-            id=report.id or 0,
-            period=ItemRef(code=period.code, title=period.title),
-            period_id=period.id or 0,
-            agency=agency_ref(agency),
-            state=report.state,
-            late=is_late(report, period),
-            submitted_at=report.submitted_at,
-            approved_at=report.approved_at,
-            created_at=report.created_at,
-            updated_at=report.updated_at,
-            counts=counts[report.id or 0],
-            allowed_actions=report_actions(report, period, caller),
+        ReportRead.model_validate(
+            {
+                **report.model_dump(),
+                "period": ItemRef(code=period.code, title=period.title),
+                "agency": agency_ref(agency),
+                "late": is_late(report, period),
+                "counts": counts[report.id or 0],
+                "allowed_actions": report_actions(report, period, actor),
+            }
         )
         for report, period, agency in rows
     ]
@@ -192,7 +179,7 @@ async def load_report(
     return row[0], row[1], row[2]
 
 
-async def _event(
+async def record_event(
     session: AsyncSession,
     report: Report,
     actor: User,
@@ -218,7 +205,9 @@ async def _event(
     return event
 
 
-async def create_report(session: AsyncSession, plan: Plan, caller: User, period_id: int) -> Report:
+async def create_report(
+    session: AsyncSession, plan: Plan, caller: User, period_id: int
+) -> tuple[Report, ReportingPeriod, Agency]:
     """The caller's agency's report for the period; agency and author come from the caller."""
     period = await get_period(session, plan, caller, period_id)
     if period.status != "open":
@@ -233,42 +222,21 @@ async def create_report(session: AsyncSession, plan: Plan, caller: User, period_
             await session.flush()
     except IntegrityError as exc:
         raise ConflictError("conflict.report_exists") from exc
-    await _event(session, report, caller, "created")
+    await record_event(session, report, caller, "created")
     await audit.record(
         session, caller, "report.create", "report", report.id, after=audit.snapshot(report)
     )
-    return report
-
-
-def _require(action: str, report: Report, period: ReportingPeriod, caller: User) -> None:
-    """403 when the role can never do this, 409 when the report's state forbids it now."""
-    needed = {
-        "edit": Permission.reports_edit,
-        "submit": Permission.reports_submit,
-        "withdraw": Permission.reports_submit,
-        "approve": Permission.reports_review,
-        "return": Permission.reports_review,
-        "comment": Permission.reports_comment,
-    }
-    from app.core.errors import ForbiddenError
-
-    perms = permissions_of(caller.role)
-    if needed[action] not in perms:
-        raise ForbiddenError()
-    if action in ("edit", "submit", "withdraw") and report.agency_id != caller.agency_id:
-        raise ForbiddenError()
-    if action not in report_actions(report, period, caller):
-        if period.status != "open" and action in ("edit", "submit"):
-            raise ConflictError("conflict.period_not_open")
-        raise ConflictError("conflict.invalid_state", state=report.state, action=action)
+    agency = await session.get(Agency, caller.agency_id)
+    assert agency is not None  # the caller's own agency
+    return report, period, agency
 
 
 TRANSITIONS = {
-    "submit": "submitted",
-    "withdraw": "draft",
-    "approve": "approved",
-    "return": "returned",
-}
+    "submit": ("submitted", "submitted"),
+    "withdraw": ("draft", "withdrawn"),
+    "approve": ("approved", "approved"),
+    "return": ("returned", "returned"),
+}  # action: (the report's new state, the event's name)
 
 
 async def transition(
@@ -279,38 +247,30 @@ async def transition(
     action: str,
     comment: str | None,
     if_match: str | None,
-) -> Report:
+) -> tuple[Report, ReportingPeriod, Agency]:
+    """Move the report as the policy table allows; a return's reason also joins the
+    conversation, as a comment naming the transition."""
     report, period, agency = await load_report(session, plan, caller, report_id, lock=True)
-    _require(action, report, period, caller)
+    policy.require("report", action, Actor.of(caller), report, period, comment=comment)
     check_if_match(if_match, report_etag(report))
-    if action == "return" and not (comment and comment.strip()):
-        raise FieldValidationError([("comment", "comment_required")])
     watch = webhooks.TaskStatusWatch()
     if action == "approve":  # approval makes the report's task progress public
         await watch.start(session, await webhooks.report_task_ids(session, report.id or 0))
     before = audit.snapshot(report)
     from_state = report.state
     now = utcnow()
-    report.state = TRANSITIONS[action]
+    report.state, event_name = TRANSITIONS[action]
     report.version += 1
     if action == "submit":
         report.submitted_at = now
     elif action == "approve":
         report.approved_at = now
         await _clear_item_reviews(session, report)
-    await _event(
-        session,
-        report,
-        caller,
-        {
-            "submit": "submitted",
-            "withdraw": "withdrawn",
-            "approve": "approved",
-            "return": "returned",
-        }[action],
-        from_state=from_state,
-        comment=comment,
+    event = await record_event(
+        session, report, caller, event_name, from_state=from_state, comment=comment
     )
+    if action == "return":
+        await record_reason(session, report, caller, event)
     await audit.record(
         session,
         caller,
@@ -349,57 +309,30 @@ async def transition(
         )
     await watch.finish(session, report.id or 0)
     await session.flush()
-    return report
+    await session.refresh(report)  # updated_at is set by the database
+    return report, period, agency
+
+
+async def record_reason(
+    session: AsyncSession, report: Report, actor: User, transition_event: ReportEvent
+) -> ReportEvent:
+    """The reason given with a transition, as a comment of the conversation naming it."""
+    reason = await record_event(
+        session,
+        report,
+        actor,
+        "comment",
+        comment=transition_event.comment,
+        item_kind=transition_event.item_kind,
+        item_id=transition_event.item_id,
+    )
+    reason.to_state, reason.event_id = None, transition_event.id
+    await session.flush()
+    return reason
 
 
 async def _clear_item_reviews(session: AsyncSession, report: Report) -> None:
-    from sqlalchemy import update
-
-    for model in (TaskUpdate, IndicatorValue, DocumentUpdate):
+    for model in (kind.model for kind in KINDS.values()):
         await session.execute(
             update(model).where(col(model.report_id) == report.id).values(review_state=None)
         )
-
-
-async def add_comment(
-    session: AsyncSession, plan: Plan, caller: User, report_id: int, body: str
-) -> ReportEvent:
-    report, period, _ = await load_report(session, plan, caller, report_id)
-    _require("comment", report, period, caller)
-    event = await _event(session, report, caller, "comment", comment=body)
-    event.to_state = None
-    await audit.record(
-        session, caller, "report.comment", "report", report.id, after={"comment": body}
-    )
-    return event
-
-
-async def events(
-    session: AsyncSession, plan: Plan, caller: User, report_id: int, *, comments: bool
-) -> list[EventRead]:
-    await load_report(session, plan, caller, report_id)
-    stmt = (
-        select(ReportEvent, col(User.username))
-        .outerjoin(User, col(User.id) == col(ReportEvent.actor_id))
-        .where(col(ReportEvent.report_id) == report_id)
-        .order_by(col(ReportEvent.id))
-    )
-    stmt = stmt.where(
-        (col(ReportEvent.action) == "comment")
-        if comments
-        else (col(ReportEvent.action) != "comment")
-    )
-    return [
-        EventRead(
-            id=e.id or 0,
-            action=e.action,
-            from_state=e.from_state,
-            to_state=e.to_state,
-            item_kind=e.item_kind,
-            item_id=e.item_id,
-            comment=e.comment,
-            actor=username,
-            at=e.created_at,
-        )
-        for e, username in (await session.execute(stmt)).all()
-    ]
