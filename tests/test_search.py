@@ -17,7 +17,7 @@ async def test_ranked_with_highlights(client: httpx.AsyncClient) -> None:
     assert result["total"] == len(hits)
     assert [h["rank"] for h in hits] == sorted(h["rank"] for h in hits)
     e1 = next(h for h in hits if h["code"] == "E.1")
-    assert (e1["type"], e1["rank"]) == ("task", 1)
+    assert (e1["type"], e1["rank"], e1["matched_field"]) == ("task", 2, "title")
     for hit in hits:
         for start, end in hit["highlights"]:
             assert hit["snippet"][start:end].casefold() in ("y tế", "y te")

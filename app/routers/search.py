@@ -1,17 +1,15 @@
 """GET /search: one ranked search across the plan."""
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 
 from app.core.openapi import problems
 from app.deps import CurrentPlan, SessionDep
-from app.schemas.search import SearchResults
+from app.schemas.search import HitType, SearchResults
 from app.services import search as service
 
 router = APIRouter(tags=["search"])
-
-HitType = Literal["task", "indicator", "document", "section", "agency"]
 
 
 @router.get(
@@ -35,7 +33,13 @@ async def search(
     ] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> SearchResults:
-    """Tasks, indicators, documents, sections and agencies, ranked: an exact code first,
-    then matches in the title, then in the text; each with a snippet and the match's
-    character ranges for highlighting."""
+    """Tasks, indicators, documents, sections and agencies, ranked: the exact code first
+    (rank 0), then codes that start with the query (1: "E.1" → E.10, E.11 …), then
+    matches in the title (2), then elsewhere (3); within a rank, by kind then plan order.
+
+    Every indexed field is searched: code, title, full text, deliverables, section bullets,
+    lead text, short names and aliases, a document's number and type. Each hit names the
+    field that matched (`matched_field`) and carries a snippet of that field's original
+    text with the [start, end) ranges of every match in it (never empty); the ranges point
+    into the text with its diacritics, so `snippet[start:end]` is "Y tế" for `q=y te`."""
     return await service.search(session, plan, q, set(types) if types else None, limit)

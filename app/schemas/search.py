@@ -4,9 +4,26 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+HitType = Literal["task", "indicator", "document", "section", "agency"]
+# Every field the search indexes (services/search_index.py says which kind has which).
+IndexedField = Literal[
+    "code",
+    "title",
+    "name",
+    "text",
+    "full_text",
+    "bullets",
+    "deliverables",
+    "lead_text",
+    "short_name",
+    "aliases",
+    "number",
+    "type",
+]
+
 
 class SearchHit(BaseModel):
-    type: Literal["task", "indicator", "document", "section", "agency"]
+    type: HitType = Field(description="Labels: `object_type` in /meta/enums.")
     code: str = Field(examples=["E.1"])
     title: str = Field(
         examples=[
@@ -15,15 +32,29 @@ class SearchHit(BaseModel):
         ]
     )
     snippet: str = Field(
-        description="Original text around the match; … where cut.",
+        description="Original text of `matched_field` around the match (the whole field when "
+        "short); … where cut.",
         examples=["… phát triển dịch vụ Y tế thông minh phổ cập đến cấp cơ sở …"],
     )
     highlights: list[list[int]] = Field(
-        description="[start, end) character ranges of the match within the snippet.",
-        examples=[[[24, 29]]],
+        description="[start, end) character ranges (Unicode code points) of every match within "
+        "the snippet, in order; never empty. They index the original text, diacritics "
+        'included: `snippet[start:end]` is the matched words as written ("Y tế" for '
+        '"y te").',
+        examples=[[[21, 25]]],
+    )
+    matched_field: IndexedField = Field(
+        description="The field of the object the snippet comes from: `code`, its title "
+        "(`title`; `text` for an indicator, `name` for an agency) or another indexed field "
+        "(`full_text`, `deliverables`, `lead_text`, `bullets`, `short_name`, `aliases`, "
+        "`number`, `type`). Labels: `search_field` in /meta/enums.",
+        examples=["title"],
     )
     rank: int = Field(
-        description="0: exact code; 1: match in the title; 2: in the text.", examples=[1]
+        description='0: the exact code; 1: a code starting with the query ("E.1" → E.10); '
+        "2: a match in the title; 3: elsewhere. Hits come in rank order, then kind, then "
+        "plan order.",
+        examples=[2],
     )
 
 

@@ -1,9 +1,15 @@
 """One search across the plan: tasks, indicators, documents, sections and agencies.
 
-Matching is the same as the lists' `q` (case- and diacritic-insensitive, at word starts).
-Ranking: an exact code first, then a match in the title, then one in the text; within a
-rank, plan order. Each hit carries a snippet of the original text around the match and the
-character ranges of the match in it, so the app can highlight them.
+Matching is the same as the lists' `q` (case- and diacritic-insensitive, at word starts),
+over the fields services/search_index.py lists. Ranking: 0 the exact code, 1 a code that
+starts with the query ("E.1" → E.10), 2 a match in the title, 3 one elsewhere; within a
+rank, kind order then plan order.
+
+Every hit names the field that matched and carries a snippet of that field's original text
+with the character ranges of every match in it. The ranges index the original string (with
+its diacritics, NFC or NFD), never the folded copy: the fold maps each folded character
+back to the original character it came from, and a range is widened over the combining
+marks that follow its last letter.
 """
 
 import unicodedata
@@ -16,65 +22,140 @@ from sqlmodel import col
 
 from app.core.text import fold, fold_query
 from app.models import Agency, Document, Indicator, Plan, Section, Task
-from app.schemas.search import SearchHit, SearchResults
+from app.schemas.search import HitType, IndexedField, SearchHit, SearchResults
+from app.services.search_index import TITLE, field_texts
 
 SNIPPET_CHARS = 160
+
+RANK_CODE = 0
+RANK_CODE_PREFIX = 1
+RANK_TITLE = 2
+RANK_TEXT = 3
 
 
 @dataclass(frozen=True)
 class Source:
-    type: str
+    type: HitType
     model: Any
-    title: str | None  # attribute holding the title
-    texts: tuple[str, ...]  # attributes searched after the title
     per_plan: bool = True
 
 
 SOURCES = (
-    Source("task", Task, "title", ("full_text",)),
-    Source("indicator", Indicator, None, ("text",)),
-    Source("document", Document, "title", ("type",)),
-    Source("section", Section, "title", ("text",)),
-    Source("agency", Agency, "name", ("short_name",), per_plan=False),
+    Source("task", Task),
+    Source("indicator", Indicator),
+    Source("document", Document),
+    Source("section", Section),
+    Source("agency", Agency, per_plan=False),
 )
 
 
-def _folded_with_map(text: str) -> tuple[str, list[int]]:
-    """fold() of the text, char by char, with each folded char's index in the original."""
-    out: list[str] = []
+def _fold_char(char: str) -> str:
+    """What fold() makes of one character before spaces are collapsed: ASCII letters and
+    digits, or spaces. (fold() works on the whole string; per character it is the same,
+    since each of its steps maps characters independently.)"""
+    decomposed = unicodedata.normalize("NFD", char.replace("đ", "d").replace("Đ", "D"))
+    out = []
+    for piece in decomposed:
+        if unicodedata.category(piece) == "Mn":
+            continue
+        for low in piece.lower():
+            out.append(low if low.isascii() and low.isalnum() else " ")
+    return "".join(out)
+
+
+def folded_with_map(text: str) -> tuple[str, list[int]]:
+    """fold(text), and for each of its characters the index of the original character it
+    came from (the boundary spaces map to 0 and len(text))."""
+    chars: list[str] = []
     where: list[int] = []
     for index, char in enumerate(text):
-        base = char.replace("đ", "d").replace("Đ", "D")
-        for piece in unicodedata.normalize("NFD", base):
-            if unicodedata.category(piece) == "Mn":
+        for piece in _fold_char(char):
+            if piece == " " and (not chars or chars[-1] == " "):
                 continue
-            piece = piece.lower()
-            if not piece.isalnum() or not piece.isascii():
-                piece = " "
-            if piece == " " and (not out or out[-1] == " "):
-                continue
-            out.append(piece)
+            chars.append(piece)
             where.append(index)
-    return " " + "".join(out), [0, *where]
+    if chars and chars[-1] == " ":
+        chars.pop()
+        where.pop()
+    if not chars:
+        return "", []
+    return " " + "".join(chars) + " ", [0, *where, len(text)]
 
 
-def highlight(text: str, query: str) -> tuple[str, list[tuple[int, int]]] | None:
-    """A snippet of `text` around the first match of `query`, and the match's range in it."""
-    needle = fold_query(query)
-    folded, where = _folded_with_map(text)
+def _matches(text: str, needle: str) -> list[tuple[int, int]]:
+    """[start, end) ranges in `text` of every (non-overlapping) word-start match."""
+    folded, where = folded_with_map(text)
+    ranges: list[tuple[int, int]] = []
     at = folded.find(needle)
-    if not needle or at < 0:
+    while needle and at >= 0:
+        start = where[at + 1]
+        end = where[at + len(needle) - 1] + 1
+        while end < len(text) and unicodedata.category(text[end]) == "Mn":
+            end += 1
+        ranges.append((start, end))
+        at = folded.find(needle, at + len(needle))
+    return ranges
+
+
+def highlight_field(text: str, query: str) -> tuple[str, list[tuple[int, int]]] | None:
+    """A snippet of `text` (the whole text when short) around its first match of `query`,
+    and the range of every match that lies wholly inside the snippet; None if no match."""
+    ranges = _matches(text, fold_query(query))
+    if not ranges:
         return None
-    first = where[min(at + 1, len(where) - 1)]
-    last = where[min(at + len(needle) - 1, len(where) - 1)] + 1
-    start = max(0, first - (SNIPPET_CHARS - (last - first)) // 2)
-    end = min(len(text), start + SNIPPET_CHARS)
+    first, last = ranges[0]
+    start = max(0, first - max(0, SNIPPET_CHARS - (last - first)) // 2)
+    end = min(len(text), max(start + SNIPPET_CHARS, last))
     start = max(0, min(start, end - SNIPPET_CHARS))
+    # Never cut a letter from its accents.
+    while start > 0 and unicodedata.category(text[start]) == "Mn":
+        start -= 1
+    while end < len(text) and unicodedata.category(text[end]) == "Mn":
+        end += 1
     prefix = "…" if start > 0 else ""
     suffix = "…" if end < len(text) else ""
-    snippet = prefix + text[start:end] + suffix
     offset = len(prefix) - start
-    return snippet, [(first + offset, last + offset)]
+    inside = [(s + offset, e + offset) for s, e in ranges if start <= s and e <= end]
+    return prefix + text[start:end] + suffix, inside
+
+
+def _hit(source: Source, row: Any, q: str, needle: str) -> tuple[int, SearchHit] | None:
+    """The hit for one row the index matched, ranked; None if no field matches on its own
+    (a row indexed before fields were kept apart, until the next `dxplan seed`)."""
+    fields = list(field_texts(source.type, row))
+    title_field = TITLE[source.type]
+    title = next((text for name, text in fields if name == title_field), None)
+    code = str(row.code)
+    folded_code = fold(code)
+    if folded_code == fold(q):
+        rank, order = RANK_CODE, ["code"]
+    elif folded_code.startswith(needle):
+        rank, order = RANK_CODE_PREFIX, ["code"]
+    else:
+        rank, order = RANK_TITLE, [title_field]
+    # Then every other field, in index order; the code last (a word inside it, "2025").
+    candidates = [f for f in fields if f[0] in order] + [
+        f for f in fields if f[0] not in order and f[0] != "code"
+    ]
+    candidates += [f for f in fields if f[0] == "code" and "code" not in order]
+    for name, text in candidates:
+        if marked := highlight_field(text, q):
+            snippet, ranges = marked
+            matched: IndexedField = name
+            break
+    else:
+        return None
+    if rank == RANK_TITLE and matched != title_field:
+        rank = RANK_TEXT
+    return rank, SearchHit(
+        type=source.type,
+        code=code,
+        title=title or code,
+        snippet=snippet,
+        highlights=[[s, e] for s, e in ranges],
+        matched_field=matched,
+        rank=rank,
+    )
 
 
 async def search(
@@ -92,33 +173,7 @@ async def search(
         if source.per_plan:
             stmt = stmt.where(col(model.plan_id) == plan.id)
         for row in (await session.execute(stmt.order_by(col(model.sort_order)))).scalars():
-            title = getattr(row, source.title) if source.title else None
-            texts = [t for t in (title, *(getattr(row, a) for a in source.texts)) if t]
-            code = str(row.code)
-            if code.casefold() == q.strip().casefold():
-                rank = 0
-            elif title and needle in fold(title):
-                rank = 1
-            else:
-                rank = 2
-            marked = next((m for t in texts if (m := highlight(t, q))), None)
-            snippet, ranges = (
-                marked if marked else ((texts[0][:SNIPPET_CHARS] if texts else ""), [])
-            )
-            hits.append(
-                (
-                    rank,
-                    order,
-                    row.sort_order,
-                    SearchHit(
-                        type=source.type,
-                        code=code,
-                        title=title or (texts[0] if texts else code),
-                        snippet=snippet,
-                        highlights=[list(r) for r in ranges],
-                        rank=rank,
-                    ),
-                )
-            )
+            if ranked := _hit(source, row, q, needle):
+                hits.append((ranked[0], order, row.sort_order, ranked[1]))
     hits.sort(key=lambda h: h[:3])
     return SearchResults(items=[h[3] for h in hits[:limit]], total=len(hits))

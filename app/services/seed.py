@@ -16,7 +16,6 @@ from sqlalchemy import Table, delete, func, literal_column, select, tuple_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.text import fold
 from app.models import (
     Agency,
     AgencyGroupMember,
@@ -34,6 +33,7 @@ from app.models import (
 )
 from app.services.periods import ensure_annual_periods
 from app.services.plan_data import PlanFile
+from app.services.search_index import index_text
 
 
 @dataclass
@@ -67,9 +67,15 @@ async def _upsert(
     keys: tuple[str, ...],
     values: dict[str, Any],
     report: SeedReport,
+    index: str | None = None,
 ) -> int:
-    """Insert or update one row by its natural key; write nothing when nothing differs."""
+    """Insert or update one row by its natural key; write nothing when nothing differs.
+
+    With `index` (the search kind of the row), its ``search_text`` is computed from the
+    same values, through the one definition the search reads (services/search_index.py)."""
     table = _table(model)
+    if index is not None:
+        values = {**values, "search_text": index_text(index, values)}
     insert = pg_insert(table).values(**values)
     columns = [c for c in values if c not in keys]
     set_: dict[str, Any] = {c: insert.excluded[c] for c in columns}
@@ -168,11 +174,9 @@ async def load_plan(session: AsyncSession, data: PlanFile) -> SeedReport:
                 "parent_id": agency_ids[agency.parent] if agency.parent else None,
                 "note": agency.note,
                 "sort_order": order,
-                "search_text": fold(
-                    " ".join([agency.code, agency.name, agency.short_name, *agency.aliases])
-                ),
             },
             report,
+            index="agency",
         )
     await _sync_links(
         session,
@@ -226,13 +230,9 @@ async def load_plan(session: AsyncSession, data: PlanFile) -> SeedReport:
                 "bullets": section.bullets,
                 "lead_note": section.lead_note,
                 "sort_order": order,
-                "search_text": fold(
-                    " ".join(
-                        filter(None, [section.code, section.title, section.text, *section.bullets])
-                    )
-                ),
             },
             report,
+            index="section",
         )
         section_ids[section.code] = sid
         links: dict[tuple[Any, ...], dict[str, Any]] = {}
@@ -299,13 +299,9 @@ async def load_plan(session: AsyncSession, data: PlanFile) -> SeedReport:
                 else None,
                 "note": task.note,
                 "sort_order": order,
-                "search_text": fold(
-                    " ".join(
-                        [task.code, task.title, task.full_text, *task.deliverables, task.lead_text]
-                    )
-                ),
             },
             report,
+            index="task",
         )
         task_ids[task.code] = tid
         task_links[tid] = _agency_links(agency_ids, task.lead, task.coordinating)
@@ -330,11 +326,9 @@ async def load_plan(session: AsyncSession, data: PlanFile) -> SeedReport:
                 "lead_note": indicator.lead_note,
                 "footnotes": indicator.footnotes,
                 "sort_order": order,
-                "search_text": fold(
-                    " ".join([indicator.code, indicator.text, indicator.lead_text])
-                ),
             },
             report,
+            index="indicator",
         )
         indicator_codes.append(indicator.code)
         indicator_links[iid] = _agency_links(agency_ids, indicator.lead, indicator.coordinating)
@@ -366,19 +360,9 @@ async def load_plan(session: AsyncSession, data: PlanFile) -> SeedReport:
                 "coordinating_text": document.coordinating_text,
                 "note": document.note,
                 "sort_order": order,
-                "search_text": fold(
-                    " ".join(
-                        [
-                            document.code,
-                            str(document.number),
-                            document.title,
-                            document.type,
-                            document.lead_text,
-                        ]
-                    )
-                ),
             },
             report,
+            index="document",
         )
         document_links[did] = _agency_links(agency_ids, document.lead, document.coordinating)
     await _sync_links(
