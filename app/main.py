@@ -15,6 +15,7 @@ from app.core.db import make_engine, make_sessionmaker
 from app.core.docs import install_docs
 from app.core.errors import install_error_handlers
 from app.core.hygiene import RejectNulMiddleware
+from app.core.idempotency import install_idempotency
 from app.core.logging import RequestIdMiddleware, configure_logging
 from app.core.openapi import install_openapi
 from app.core.outage import DatabaseOutageMiddleware, install_outage_handling
@@ -164,6 +165,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api.include_router(webhooks.router)
     app.include_router(api)
     app.include_router(health.router)
+    # Every POST honours Idempotency-Key; before anything walks the routes (below).
+    install_idempotency(app)
     Instrumentator(excluded_handlers=["/metrics", "/healthz", "/readyz"]).instrument(app).expose(
         app, include_in_schema=False
     )

@@ -105,6 +105,10 @@ class Settings(BaseSettings):
     login_max_failures_per_address: int = Field(default=20, ge=1)
     login_lockout_seconds: int = Field(default=60, ge=1)
     login_lockout_max_seconds: int = Field(default=3600, ge=1)
+    # Idempotency-Key: how long a key and its answer are kept; answers of the auth routes
+    # (tokens, sealed) only briefly (app/core/idempotency.py).
+    idempotency_ttl_seconds: int = Field(default=86400, ge=60, le=30 * 86400)
+    idempotency_auth_ttl_seconds: int = Field(default=300, ge=10, le=3600)
     # Reverse proxies whose X-Forwarded-For is believed (addresses or CIDRs, comma-separated;
     # default none). Only when the TCP peer is one of them is the client address taken from
     # that header (the rightmost address that is not itself a trusted proxy); otherwise the

@@ -19,23 +19,29 @@ from app.models.common import Timestamp, created_at
 
 
 class IdempotencyKey(SQLModel, table=True):
-    """The first answer to a POST carrying an Idempotency-Key, replayed for repeats."""
+    """The first answer to a POST carrying an Idempotency-Key, replayed for repeats
+    (app.core.idempotency). ``scope`` is the caller (``user:<id>``, or ``anon`` for callers
+    without a valid token); ``request_hash`` is a keyed HMAC of the request, never a plain
+    hash of a body that may hold a password; ``response_body`` is sealed (AES-GCM under a
+    key derived from the JWT signing key) when ``sealed``. Rows past ``expires_at`` are
+    forgotten and purged."""
 
     __tablename__ = "idempotency_keys"
-    __table_args__ = (UniqueConstraint("user_id", "key"),)
+    __table_args__ = (UniqueConstraint("scope", "key"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    user_id: int = Field(foreign_key="users.id", ondelete="CASCADE")
+    scope: str = Field(max_length=80)
+    user_id: int | None = Field(default=None, foreign_key="users.id", ondelete="CASCADE")
     key: str = Field(max_length=200)
     method: str = Field(max_length=8)
     path: str = Field(max_length=500)
     request_hash: str = Field(max_length=64)
     status_code: int | None = None
     response_body: bytes | None = Field(default=None, sa_column=Column(LargeBinary))
-    response_headers: dict[str, Any] = Field(
-        default_factory=dict, sa_column=Column(JSONB, nullable=False)
-    )
+    response_headers: Any = Field(default_factory=list, sa_column=Column(JSONB, nullable=False))
+    sealed: bool = False
     created_at: Timestamp = created_at()
+    expires_at: datetime = Field(sa_type=DateTime(timezone=True), index=True)
 
 
 class AuditEntry(SQLModel, table=True):
