@@ -17,6 +17,7 @@ from app.core.errors import install_error_handlers
 from app.core.hygiene import RejectNulMiddleware
 from app.core.idempotency import install_idempotency
 from app.core.logging import RequestIdMiddleware, configure_logging
+from app.core.methods import MethodsMiddleware
 from app.core.openapi import install_openapi
 from app.core.outage import DatabaseOutageMiddleware, install_outage_handling
 from app.core.proxies import ClientAddressMiddleware
@@ -170,7 +171,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     Instrumentator(excluded_handlers=["/metrics", "/healthz", "/readyz"]).instrument(app).expose(
         app, include_in_schema=False
     )
-    app.add_middleware(ConditionalGetMiddleware, max_age=settings.cache_max_age)
+    app.add_middleware(
+        ConditionalGetMiddleware,
+        max_age=settings.cache_max_age,
+        private=(f"{API_PREFIX}/sync",),
+        shared=("/openapi.json", "/docs", "/docs/", "/redoc", "/docs-assets/"),
+    )
     app.add_middleware(PublicCacheMiddleware, max_entries=settings.public_cache_entries)
     uploads = UploadRoutes.of(app.routes)
     app.add_middleware(RejectNulMiddleware, uploads=uploads)
@@ -178,6 +184,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(DatabaseOutageMiddleware)
     # Bodies are bounded before any layer below reads them; the 413 carries a request id.
     app.add_middleware(BodyLimitMiddleware, settings=settings, uploads=uploads)
+    # HEAD as GET without the body, OPTIONS and every 405 with the path's whole Allow.
+    app.add_middleware(MethodsMiddleware)
     app.add_middleware(RequestIdMiddleware)
     # Outermost of these: every layer below, and uvicorn's access log, see the client address
     # resolved from DXPLAN_TRUSTED_PROXIES (the scope is changed in place).

@@ -463,6 +463,13 @@ def _operations_depending_on(app: FastAPI, target: Callable[..., Any]) -> set[tu
     return found
 
 
+# Standard request headers a route declared without words of its own.
+_HEADER_DESCRIPTIONS = {
+    "if-match": "The object's ETag, as its last GET or write answered it (with or without "
+    "the answer's hash). Required: 428 when missing, 412 when the object changed since.",
+}
+
+
 def _finish(app: FastAPI, schema: dict[str, Any]) -> None:
     """Security, examples and problem details on every operation."""
     from app.deps import get_optional_user, get_session  # app.deps builds on app.core
@@ -483,6 +490,11 @@ def _finish(app: FastAPI, schema: dict[str, Any]) -> None:
                 operation["security"] = [{}, *({name: []} for name in schemes)]
             else:
                 operation.setdefault("security", [])
+            for parameter in operation.get("parameters", []):
+                if parameter.get("in") == "header" and not parameter.get("description"):
+                    text = _HEADER_DESCRIPTIONS.get(parameter["name"].lower())
+                    if text:
+                        parameter["description"] = text
             responses = operation.setdefault("responses", {})
             if "requestBody" in operation:  # bounded before it is read (app.core.body_limit)
                 responses.setdefault("413", {"description": _DESCRIPTIONS[413]})

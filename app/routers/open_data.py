@@ -2,6 +2,7 @@
 
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
+from urllib.parse import quote
 
 from fastapi import APIRouter, Path, Response
 from pydantic import BaseModel, Field
@@ -66,7 +67,22 @@ JSON carries `licence`, `source` and `generated_at` with the rows. CSV is UTF-8 
 (so Excel shows Vietnamese correctly), one header row with the JSON field names; its licence
 and source are those of the JSON (`DXPLAN_OPEN_DATA_LICENCE`, `DXPLAN_OPEN_DATA_SOURCE`;
 by default CC BY 4.0, UBND tỉnh Hải Dương) and are also sent as `X-Licence` and `X-Source`
-headers."""
+headers, with the generation time as `X-Generated-At` (ISO 8601 at +07:00, the JSON's
+`generated_at`). HTTP header values are Latin-1: a value that is not plain ASCII is sent as
+an RFC 8187 ext-value, `UTF-8''` then the UTF-8 bytes percent-encoded
+(`UTF-8''UBND%20t%E1%BB%89nh…`; in Python
+`urllib.parse.unquote(value.removeprefix("UTF-8''"))`). Times in the rows (`approved_at`)
+are ISO 8601 at +07:00 too.
+
+Every file has a strong `ETag` and `Cache-Control`, answers 304 to `If-None-Match`, and is
+gzip-compressed for clients that accept it, CSV as JSON."""
+
+
+def header_text(value: str) -> str:
+    """A header value: plain printable ASCII as is, anything else as an RFC 8187 ext-value."""
+    if value.isascii() and value.isprintable() and not value.startswith("UTF-8''"):
+        return value
+    return "UTF-8''" + quote(value, safe="")
 
 
 @router.get(
@@ -79,6 +95,21 @@ headers."""
         200: {
             "model": OpenDataFile,
             "description": "The file: JSON, or CSV for a .csv name.",
+            "headers": {
+                "X-Licence": {
+                    "description": "`licence`; RFC 8187 ext-value when not ASCII.",
+                    "schema": {"type": "string"},
+                },
+                "X-Source": {
+                    "description": "`source` (DXPLAN_OPEN_DATA_SOURCE); RFC 8187 ext-value "
+                    "(`UTF-8''` and percent-encoded UTF-8) when not ASCII.",
+                    "schema": {"type": "string"},
+                },
+                "X-Generated-At": {
+                    "description": "When the file was generated, ISO 8601 at +07:00.",
+                    "schema": {"type": "string", "format": "date-time"},
+                },
+            },
             "content": {
                 "text/csv": {
                     "schema": {"type": "string"},
@@ -102,9 +133,11 @@ async def open_data_file(
     dataset, _, fmt = file.partition(".")
     rows = await service.rows(session, plan, dataset, today)
     columns = service.COLUMNS[dataset]
+    generated_at = datetime.now(UTC).astimezone(VIETNAM).isoformat(timespec="seconds")
     headers = {
-        "X-Licence": settings.open_data_licence.encode().decode("latin-1"),
-        "X-Source": "UBND tinh Hai Duong, Ke hoach 2358/KH-UBND",
+        "X-Licence": header_text(settings.open_data_licence),
+        "X-Source": header_text(settings.open_data_source),
+        "X-Generated-At": generated_at,
         "Content-Disposition": f'inline; filename="{file}"',
     }
     if fmt == "csv":
@@ -114,7 +147,7 @@ async def open_data_file(
         dataset=dataset,
         licence=settings.open_data_licence,
         source=settings.open_data_source,
-        generated_at=datetime.now(UTC).astimezone(VIETNAM).isoformat(timespec="seconds"),
+        generated_at=generated_at,
         columns=columns,
         items=[{c: service.plain(r[c]) for c in columns} for r in rows],
     )

@@ -21,6 +21,7 @@ from app.models import (
     Task,
     TaskAgency,
 )
+from app.schemas.common import VIETNAM
 from app.services.common import load_agency_links
 from app.services.progress import (
     approved_task_progress,
@@ -237,6 +238,9 @@ async def _document_rows(session: AsyncSession, plan: Plan) -> list[Row]:
 
 
 def plain(value: Any) -> Any:
-    if isinstance(value, datetime | date):
+    """Dates as ISO 8601; times at +07:00 (stored in UTC, shown for Việt Nam)."""
+    if isinstance(value, datetime):
+        return value.astimezone(VIETNAM).isoformat()
+    if isinstance(value, date):
         return value.isoformat()
     return value
