@@ -13,6 +13,7 @@ async def test_enums_match_the_contract(client: httpx.AsyncClient) -> None:
     def enum_of(schema: str, field: str) -> list[str]:
         prop = schemas[schema]["properties"][field]
         for option in prop.get("anyOf", [prop]):
+            option = option.get("items", option)
             if "$ref" in option:
                 option = schemas[option["$ref"].rsplit("/", 1)[1]]
             if "enum" in option:
@@ -39,6 +40,12 @@ async def test_enums_match_the_contract(client: httpx.AsyncClient) -> None:
         ("compliance", "AgencyCompliance", "status"),
         ("webhook_event", "DeliveryRead", "event"),
         ("delivery_status", "DeliveryRead", "status"),
+        ("agency_role", "AgencyItemLink", "role"),
+        ("object_type", "ChangeRead", "type"),
+        ("change_op", "ChangeRead", "op"),
+        ("report_item_kind", "AttachmentRead", "item_kind"),
+        ("search_field", "SearchHit", "matched_field"),
+        ("permission", "MeRead", "permissions"),
     ]
     for name, schema, field in pairs:
         assert sorted(values[name]) == sorted(enum_of(schema, field)), name

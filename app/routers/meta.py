@@ -16,7 +16,14 @@ class Label(BaseModel):
 class Enums(BaseModel):
     enums: dict[str, list[Label]] = Field(
         description="Enum name → its values, in order. `period_status` is the deprecated "
-        "old name of `period_state` (the same values).",
+        "old name of `period_state` (the same values). Most names say what they label "
+        "(`role`, `task_status`, `report_state` …); the others: `agency_role` labels an "
+        "agency's role on an item (`AgencyItemLink.role`, `SectionAgencyRead.role`, "
+        "`AssignmentItem.role`), `object_type` the kinds of search hits and sync changes "
+        "(`SearchHit.type`, `ChangeRead.type`), `change_op` `ChangeRead.op`, "
+        "`report_item_kind` `AttachmentRead.item_kind`, `search_field` "
+        "`SearchHit.matched_field`, `permission` `MeRead.permissions`. Every enum value of "
+        "the contract has a label here, except media types (`AttachmentRead.content_type`).",
         examples=[
             {
                 "report_state": [
@@ -40,6 +47,10 @@ _PERIOD_STATES = [
     ("open", "Đang mở", "Open"),
     ("closed", "Đã đóng", "Closed"),
 ]
+# A report item's kind, in the change feed (`task_update`) and in attachments (`task-updates`).
+_TASK_UPDATE = ("Tiến độ nhiệm vụ", "Task progress")
+_INDICATOR_VALUE = ("Số liệu chỉ tiêu", "Indicator value")
+_DOCUMENT_UPDATE = ("Tình hình xây dựng văn bản", "Document progress")
 ENUMS: dict[str, list[tuple[str, str, str]]] = {
     "role": [
         ("officer", "Cán bộ", "Officer"),
@@ -134,13 +145,89 @@ ENUMS: dict[str, list[tuple[str, str, str]]] = {
         ("delivered", "Đã gửi", "Delivered"),
         ("failed", "Gửi thất bại", "Failed"),
     ],
+    # AgencyItemLink.role, SectionAgencyRead.role, AssignmentItem.role.
+    "agency_role": [
+        ("lead", "Chủ trì", "Lead"),
+        ("coordinating", "Phối hợp", "Coordinating"),
+        ("addressee", "Được giao", "Addressee"),
+    ],
+    # SearchHit.type, ChangeRead.type and the `types` filters of /search and /sync.
+    "object_type": [
+        ("task", "Nhiệm vụ", "Task"),
+        ("indicator", "Chỉ tiêu", "Indicator"),
+        ("document", "Văn bản", "Document"),
+        ("section", "Mục của kế hoạch", "Plan section"),
+        ("agency", "Cơ quan, đơn vị", "Agency"),
+        ("period", "Kỳ báo cáo", "Reporting period"),
+        ("report", "Báo cáo", "Report"),
+        ("task_update", *_TASK_UPDATE),
+        ("indicator_value", *_INDICATOR_VALUE),
+        ("document_update", *_DOCUMENT_UPDATE),
+    ],
+    # ChangeRead.op.
+    "change_op": [
+        ("upsert", "Thêm mới hoặc cập nhật", "Created or updated"),
+        ("delete", "Đã xóa", "Deleted"),
+    ],
+    # AttachmentRead.item_kind: the kind of report item a file is attached to.
+    "report_item_kind": [
+        ("task-updates", *_TASK_UPDATE),
+        ("indicator-values", *_INDICATOR_VALUE),
+        ("document-updates", *_DOCUMENT_UPDATE),
+    ],
+    # SearchHit.matched_field.
+    "search_field": [
+        ("code", "Mã", "Code"),
+        ("title", "Tiêu đề", "Title"),
+        ("name", "Tên", "Name"),
+        ("text", "Nội dung", "Text"),
+        ("full_text", "Nội dung đầy đủ", "Full text"),
+        ("bullets", "Các ý", "Bullet points"),
+        ("deliverables", "Kết quả, sản phẩm", "Deliverables"),
+        ("lead_text", "Cơ quan chủ trì (nguyên văn)", "Lead agency (as written)"),
+        ("short_name", "Tên viết tắt", "Short name"),
+        ("aliases", "Tên gọi khác", "Other names"),
+        ("number", "Số thứ tự", "Number"),
+        ("type", "Loại văn bản", "Document type"),
+    ],
+    # Permission (MeRead.permissions): what the signed-in user may do.
+    "permission": [
+        ("profile:read", "Xem hồ sơ của mình", "View own profile"),
+        ("profile:password", "Đổi mật khẩu của mình", "Change own password"),
+        ("users:read", "Xem người dùng của đơn vị", "View users of own agency"),
+        ("users:read_all", "Xem người dùng của mọi đơn vị", "View users of every agency"),
+        ("users:manage", "Quản lý người dùng", "Manage users"),
+        (
+            "reports:read_own",
+            "Xem báo cáo của đơn vị, kể cả bản nháp",
+            "Read own agency's reports, drafts included",
+        ),
+        (
+            "reports:read_all",
+            "Xem báo cáo đã nộp của mọi đơn vị",
+            "Read every agency's submitted reports",
+        ),
+        ("reports:edit", "Lập, sửa báo cáo của đơn vị", "Draft and edit own agency's report"),
+        ("reports:submit", "Nộp, rút báo cáo của đơn vị", "Submit or withdraw own agency's report"),
+        ("reports:comment", "Trao đổi ý kiến về báo cáo", "Comment on reports"),
+        (
+            "reports:review",
+            "Thẩm định báo cáo (phê duyệt, trả lại)",
+            "Review reports (approve, return)",
+        ),
+        ("periods:manage", "Quản lý kỳ báo cáo", "Manage reporting periods"),
+        ("audit:read", "Xem nhật ký hệ thống", "Read the audit log"),
+        ("webhooks:manage", "Quản lý webhook", "Manage webhooks"),
+    ],
 }
 
 
 @router.get("/enums", operation_id="meta-enums", summary="Enum values with labels")
 async def enums() -> Enums:
-    """Public. Every enum of the API (roles, statuses, comparators, compliance …) with the
-    Vietnamese and English label of each value, in display order. The list changes only
+    """Public. Every enum of the API (roles, statuses, comparators, compliance, an agency's
+    role on an item, the kinds of search hits and sync changes, permissions …) with the
+    Vietnamese and English label of each value, in display order. Every enum value the
+    contract declares has its labels here (media types excepted); the list changes only
     with a new version of the API."""
     return Enums(
         enums={
