@@ -13,21 +13,15 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.factories import Account, signed_in
-from tests.test_reporting import API, etag_of, start_report
+from tests.factories import Account
+from tests.test_reporting import API, etag_of, make_team, start_report
 
 TASK = {"task": "E.1", "status": "in_progress", "percent_complete": 20}
 
 
 @pytest.fixture
 async def team(client: httpx.AsyncClient, sessionmaker: Any) -> dict[str, Account]:
-    """Fresh staff of Sở Y tế, a reviewer and another agency's officer."""
-    return {
-        "officer": await signed_in(client, sessionmaker, role="officer", agency="SYT"),
-        "lead": await signed_in(client, sessionmaker, role="agency_lead", agency="SYT"),
-        "reviewer": await signed_in(client, sessionmaker, role="reviewer", agency="STTTT"),
-        "other": await signed_in(client, sessionmaker, role="officer", agency="SGDDT"),
-    }
+    return await make_team(client, sessionmaker)
 
 
 async def _returned_report(client: httpx.AsyncClient, team: dict[str, Account]) -> tuple[str, int]:

@@ -40,6 +40,10 @@ async def etag_of(client: httpx.AsyncClient, url: str, account: Account) -> str:
 
 @pytest.fixture
 async def team(client: httpx.AsyncClient, sessionmaker: Any) -> dict[str, Account]:
+    return await make_team(client, sessionmaker)
+
+
+async def make_team(client: httpx.AsyncClient, sessionmaker: Any) -> dict[str, Account]:
     """Fresh staff of Sở Y tế and a reviewer, so each test owns its reports."""
     return {
         "officer": await signed_in(client, sessionmaker, role="officer", agency="SYT"),

@@ -11,13 +11,15 @@ kind's own models.
 from collections.abc import Callable
 from typing import Annotated, Any, Generic, TypeVar
 
-from fastapi import APIRouter, Header, Path, Request, Response
+from fastapi import APIRouter, Depends, Header, Path, Request, Response
 from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.idempotency import IdempotencyKeyHeader, idempotent
 from app.core.openapi import problems
 from app.core.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, decode_cursor
 from app.deps import CurrentPlan, CurrentUser, SessionDep
+from app.models import Plan, User
 from app.schemas.common import Page
 from app.schemas.reports import ItemCommon, Transition
 from app.services import report_items as service
@@ -35,6 +37,45 @@ IfMatch = Annotated[
 WRITE_ERRORS = (400, 401, 403, 404, 409, 412, 422, 428)
 ETAG_RULE = "Needs `If-Match` with the item's ETag (428 without, 412 when stale)."
 EDITABLE = "while the report is a draft or returned and its period is open"
+
+
+class ReportCall:
+    """What every route on one report takes: the request's session, the plan, the caller
+    and the report's id (`args`, in the order the services take them)."""
+
+    def __init__(
+        self, session: SessionDep, plan: CurrentPlan, caller: CurrentUser, report_id: ReportId
+    ) -> None:
+        self.session, self.plan, self.caller, self.report_id = session, plan, caller, report_id
+
+    @property
+    def args(self) -> tuple[AsyncSession, Plan, User, int]:
+        return self.session, self.plan, self.caller, self.report_id
+
+
+class ItemCall(ReportCall):
+    """A route on one item: the report's parameters and the item's id."""
+
+    def __init__(
+        self,
+        session: SessionDep,
+        plan: CurrentPlan,
+        caller: CurrentUser,
+        report_id: ReportId,
+        item_id: ItemId,
+    ) -> None:
+        super().__init__(session, plan, caller, report_id)
+        self.item_id = item_id
+
+
+class PageQuery:
+    def __init__(self, limit: LimitParam = DEFAULT_LIMIT, cursor: CursorParam = None) -> None:
+        self.limit, self.cursor = limit, cursor
+
+
+ReportArgs = Annotated[ReportCall, Depends()]
+ItemArgs = Annotated[ItemCall, Depends()]
+PageArgs = Annotated[PageQuery, Depends()]
 
 C = TypeVar("C", bound=BaseModel)
 P = TypeVar("P", bound=BaseModel)
@@ -74,114 +115,99 @@ class ItemRoutes(Generic[C, P, R]):
     ) -> None:
         self.router, self.kind, self.page = router, kind, page
         self.base = f"/{{report_id}}/{kind.path}"
-        self.one = f"{self.base}/{{item_id}}"
 
-    def _add(self, path: str, handler: Handler, method: str, op: str, **kwargs: Any) -> None:
+    def _add(
+        self,
+        route: str,
+        handler: Handler,
+        text: tuple[str, str],
+        *,
+        responses: dict[int | str, dict[str, Any]] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """`route` is "METHOD path-suffix operation"; `text` the summary and description.
+        Every route answers the kind's read model unless told otherwise."""
+        method, suffix, op = route.split(" ")
+        kwargs.setdefault("response_model", self.kind.read_schema)
         self.router.add_api_route(
-            path,
+            self.base + suffix.removeprefix("."),
             handler,
             methods=[method],
             operation_id=f"reports-{self.kind.path}-{op}",
+            summary=text[0],
+            description=text[1],
+            responses=responses or problems(*WRITE_ERRORS),
             **kwargs,
         )
 
     def register(self) -> None:
         kind, name = self.kind, self.kind.path
-        self._add(
-            self.base,
-            self.list_handler(),
-            "GET",
-            "list",
-            summary=f"List the report's {name}",
-            description=f"The report's {name}, oldest first, each with its `etag` and what the "
-            "caller may do with it now (`allowed_actions`). For whoever may see the report "
-            "(404 otherwise).",
-            response_model=self.page,
-            responses=problems(401, 404, 422),
+        reads = problems(401, 404, 422)
+        listed = (
+            f"List the report's {name}",
+            f"The report's {name}, oldest first, each with its `etag` and what the caller may "
+            "do with it now (`allowed_actions`). For whoever may see the report (404 "
+            "otherwise).",
         )
         self._add(
-            self.one,
-            self.get_handler(),
-            "GET",
-            "get",
-            summary=f"Get one of the report's {name}",
-            description="The item with its `ETag` (the `If-Match` of its writes). For whoever "
-            "may see the report (404 otherwise).",
-            response_model=kind.read_schema,
-            responses=problems(401, 404, 422),
+            "GET . list", self.list_handler(), listed, response_model=self.page, responses=reads
         )
+        got = (
+            f"Get one of the report's {name}",
+            "The item with its `ETag` (the `If-Match` of its writes). For whoever may see the "
+            "report (404 otherwise).",
+        )
+        self._add("GET /{item_id} get", self.get_handler(), got, responses=reads)
+        created = (
+            f"Add to the report's {name}",
+            f"Officers and agency leads of the report's agency, {EDITABLE} (409 otherwise). "
+            f"The body names a {kind.subject_doc} that the agency leads or coordinates, "
+            "directly or through a group (422 `not_assigned` otherwise); one item per subject "
+            f"and report (409 for a second).{kind.rules_doc} `Idempotency-Key` makes a retry "
+            "safe; a `client_id` already stored for this report answers that item with 200, "
+            "also while the first create is still running.",
+        )
+        stored = {
+            "model": kind.read_schema,
+            "description": "The item stored under this `client_id`.",
+        }
+        create = _bind(self.create_handler(), body=kind.create_schema)
         self._add(
-            self.base,
-            _bind(self.create_handler(), body=kind.create_schema),
-            "POST",
-            "create",
-            summary=f"Add to the report's {name}",
-            description=f"Officers and agency leads of the report's agency, {EDITABLE} (409 "
-            f"otherwise). The body names a {kind.subject_doc} that the agency leads or "
-            "coordinates, directly or through a group (422 `not_assigned` otherwise); one item "
-            f"per subject and report (409 for a second).{kind.rules_doc} `Idempotency-Key` "
-            "makes a retry safe; a `client_id` already stored for this report answers that "
-            "item with 200, also while the first create is still running.",
+            "POST . create",
+            create,
+            created,
             status_code=201,
-            response_model=kind.read_schema,
-            responses={
-                200: {
-                    "model": kind.read_schema,
-                    "description": "The item stored under this `client_id`.",
-                },
-                **problems(*WRITE_ERRORS),
-            },
+            responses={200: stored, **problems(*WRITE_ERRORS)},
         )
-        self._add(
-            self.one,
-            _bind(self.update_handler(), body=kind.patch_schema),
-            "PATCH",
-            "update",
-            summary=f"Change one of {name}",
-            description=f"Officers and agency leads of the report's agency, {EDITABLE}, or "
-            "while this item alone is sent back (409 otherwise). Only the fields sent change."
+        changed = (
+            f"Change one of {name}",
+            f"Officers and agency leads of the report's agency, {EDITABLE}, or while this "
+            "item alone is sent back (409 otherwise). Only the fields sent change."
             f"{kind.rules_doc} {ETAG_RULE}",
-            response_model=kind.read_schema,
-            responses=problems(*WRITE_ERRORS),
         )
-        self._add(
-            self.one,
-            self.delete_handler(),
-            "DELETE",
-            "delete",
-            summary=f"Remove one of {name}",
-            description=f"Officers and agency leads of the report's agency, {EDITABLE} (409 "
-            f"otherwise). {ETAG_RULE}",
-            status_code=204,
-            responses=problems(*WRITE_ERRORS),
+        update = _bind(self.update_handler(), body=kind.patch_schema)
+        self._add("PATCH /{item_id} update", update, changed)
+        removed = (
+            f"Remove one of {name}",
+            f"Officers and agency leads of the report's agency, {EDITABLE} (409 otherwise). "
+            f"{ETAG_RULE}",
         )
+        delete = self.delete_handler()
+        self._add("DELETE /{item_id} delete", delete, removed, status_code=204, response_model=None)
         for action, (summary, description) in REVIEWS.items():
-            self._add(
-                f"{self.one}/{action}",
-                self.review_handler(action),
-                "POST",
-                action,
-                summary=summary,
-                description=f"{description} {ETAG_RULE} 409 when the item is not in a state "
-                "for this.",
-                response_model=kind.read_schema,
-                responses=problems(*WRITE_ERRORS),
+            text = (
+                summary,
+                f"{description} {ETAG_RULE} 409 when the item is not in a state for this.",
             )
+            self._add(f"POST /{{item_id}}/{action} {action}", self.review_handler(action), text)
 
     def list_handler(self) -> Handler:
         kind, page = self.kind, self.page
 
-        async def list_(
-            session: SessionDep,
-            plan: CurrentPlan,
-            caller: CurrentUser,
-            report_id: ReportId,
-            limit: LimitParam = DEFAULT_LIMIT,
-            cursor: CursorParam = None,
-        ) -> Page[R]:
-            after = decode_cursor(service.list_name(kind), cursor)
+        async def list_(call: ReportArgs, paging: PageArgs) -> Page[R]:
+            after = decode_cursor(service.list_name(kind), paging.cursor)
             items, total, next_cursor = await service.page_items(
-                session, kind, plan, caller, report_id, after=after, limit=limit
+                *call.args, kind, after=after, limit=paging.limit
             )
             return page(items=items, total=total, next_cursor=next_cursor)
 
@@ -190,17 +216,9 @@ class ItemRoutes(Generic[C, P, R]):
     def get_handler(self) -> Handler:
         kind = self.kind
 
-        async def get(
-            response: Response,
-            session: SessionDep,
-            plan: CurrentPlan,
-            caller: CurrentUser,
-            report_id: ReportId,
-            item_id: ItemId,
-        ) -> ItemCommon:
-            read = await service.get_item(session, kind, plan, caller, report_id, item_id)
-            response.headers["ETag"] = read.etag
-            return read
+        async def get(response: Response, call: ItemArgs) -> ItemCommon:
+            read = await service.get_item(*call.args, kind, call.item_id)
+            return tagged(response, read)
 
         return get
 
@@ -209,20 +227,15 @@ class ItemRoutes(Generic[C, P, R]):
 
         async def create(
             request: Request,
-            session: SessionDep,
-            plan: CurrentPlan,
-            caller: CurrentUser,
-            report_id: ReportId,
+            call: ReportArgs,
             body: C,
             idempotency_key: IdempotencyKeyHeader = None,
         ) -> Response:
             async def produce() -> tuple[int, BaseModel, dict[str, str]]:
-                read, created = await service.create_item(
-                    session, kind, plan, caller, report_id, body
-                )
+                read, created = await service.create_item(*call.args, kind, body)
                 return (201 if created else 200), read, {"ETag": read.etag}
 
-            return await idempotent(session, request, caller, idempotency_key, produce)
+            return await idempotent(call.session, request, call.caller, idempotency_key, produce)
 
         return create
 
@@ -230,34 +243,18 @@ class ItemRoutes(Generic[C, P, R]):
         kind = self.kind
 
         async def update(
-            response: Response,
-            session: SessionDep,
-            plan: CurrentPlan,
-            caller: CurrentUser,
-            report_id: ReportId,
-            item_id: ItemId,
-            body: P,
-            if_match: IfMatch = None,
+            response: Response, call: ItemArgs, body: P, if_match: IfMatch = None
         ) -> ItemCommon:
-            ids = (report_id, item_id)
-            read = await service.update_item(session, kind, plan, caller, ids, body, if_match)
-            response.headers["ETag"] = read.etag
-            return read
+            read = await service.update_item(*call.args, kind, call.item_id, body, if_match)
+            return tagged(response, read)
 
         return update
 
     def delete_handler(self) -> Handler:
         kind = self.kind
 
-        async def delete(
-            session: SessionDep,
-            plan: CurrentPlan,
-            caller: CurrentUser,
-            report_id: ReportId,
-            item_id: ItemId,
-            if_match: IfMatch = None,
-        ) -> None:
-            await service.delete_item(session, kind, plan, caller, (report_id, item_id), if_match)
+        async def delete(call: ItemArgs, if_match: IfMatch = None) -> None:
+            await service.delete_item(*call.args, kind, call.item_id, if_match)
 
         return delete
 
@@ -266,23 +263,22 @@ class ItemRoutes(Generic[C, P, R]):
 
         async def review(
             response: Response,
-            session: SessionDep,
-            plan: CurrentPlan,
-            caller: CurrentUser,
-            report_id: ReportId,
-            item_id: ItemId,
+            call: ItemArgs,
             body: Transition | None = None,
             if_match: IfMatch = None,
         ) -> ItemCommon:
             comment = body.comment if body else None
-            ids = (report_id, item_id)
             read = await service.review_item(
-                session, kind, plan, caller, ids, action, comment, if_match
+                *call.args, kind, call.item_id, action, comment, if_match
             )
-            response.headers["ETag"] = read.etag
-            return read
+            return tagged(response, read)
 
         return review
+
+
+def tagged(response: Response, read: ItemCommon) -> ItemCommon:
+    response.headers["ETag"] = read.etag
+    return read
 
 
 def register(router: APIRouter) -> None:

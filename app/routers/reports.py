@@ -11,7 +11,15 @@ from app.core.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, decode_c
 from app.core.permissions import Permission
 from app.deps import CurrentPlan, CurrentUser, SessionDep, require
 from app.models import Agency, Report, ReportingPeriod, User
-from app.routers.report_items import WRITE_ERRORS, IfMatch, ItemId, ReportId, register
+from app.routers.report_items import (
+    WRITE_ERRORS,
+    IfMatch,
+    ItemId,
+    PageArgs,
+    ReportArgs,
+    ReportId,
+    register,
+)
 from app.schemas.reports import (
     CommentCreate,
     EventPage,
@@ -25,6 +33,7 @@ from app.schemas.reports import (
 from app.services import report_events as events
 from app.services import report_items as items
 from app.services import reports as service
+from app.services.report_policy import Actor
 
 # The path and header parameters are shared with app.routers.attachments.
 __all__ = ["IfMatch", "ItemId", "ReportId", "queue_router", "router"]
@@ -38,9 +47,10 @@ async def _detail(
 ) -> tuple[ReportDetail, str]:
     """The report as shown, from the rows the service loaded or wrote (never reloaded)."""
     report, period, _ = row
-    base = (await service.read_reports(session, [row], caller))[0]
+    actor = Actor.of(caller)  # permissions once for the report and all its items
+    base = (await service.read_reports(session, [row], actor))[0]
     lists = {
-        kind.path.replace("-", "_"): await items.list_items(session, kind, report, period, caller)
+        kind.path.replace("-", "_"): await items.list_items(session, kind, report, period, actor)
         for kind in items.KINDS.values()
     }
     detail = ReportDetail.model_validate({**base.model_dump(), **lists})
@@ -144,19 +154,13 @@ async def create_report(
     summary="Get a report with its items",
     responses=problems(401, 404, 422),
 )
-async def get_report(
-    response: Response,
-    session: SessionDep,
-    plan: CurrentPlan,
-    caller: CurrentUser,
-    report_id: ReportId,
-) -> ReportDetail:
+async def get_report(response: Response, call: ReportArgs) -> ReportDetail:
     """The report with every task update, indicator value and document update in it, and
     what the caller may do now (`allowed_actions`). Staff of the agency see its drafts;
     those who read every agency's reports see it once submitted; 404 otherwise. Its `ETag`
     is the `If-Match` for a transition."""
-    row = await service.load_report(session, plan, caller, report_id)
-    detail, etag = await _detail(session, caller, row)
+    row = await service.load_report(*call.args)
+    detail, etag = await _detail(call.session, call.caller, row)
     response.headers["ETag"] = etag
     return detail
 
@@ -164,17 +168,13 @@ async def get_report(
 def _transition_route(action: str, summary: str, doc: str) -> None:
     async def handler(
         response: Response,
-        session: SessionDep,
-        plan: CurrentPlan,
-        caller: CurrentUser,
-        report_id: ReportId,
+        call: ReportArgs,
         body: Transition | None = None,
         if_match: IfMatch = None,
     ) -> ReportDetail:
-        row = await service.transition(
-            session, plan, caller, report_id, action, body.comment if body else None, if_match
-        )
-        detail, etag = await _detail(session, caller, row)
+        comment = body.comment if body else None
+        row = await service.transition(*call.args, action, comment, if_match)
+        detail, etag = await _detail(call.session, call.caller, row)
         response.headers["ETag"] = etag
         return detail
 
@@ -208,51 +208,41 @@ _transition_route(
 )
 
 
-@router.get(
-    "/{report_id}/history",
-    operation_id="reports-history",
-    summary="The report's transitions",
-    responses=problems(401, 404, 422),
-)
-async def history(
-    session: SessionDep,
-    plan: CurrentPlan,
-    caller: CurrentUser,
-    report_id: ReportId,
-    limit: LimitParam = DEFAULT_LIMIT,
-    cursor: CursorParam = None,
-) -> EventPage:
-    """Every transition of the report and of its single items (created, submitted,
-    withdrawn, approved, returned, item sent back, resubmitted, approved), oldest first,
-    with actor, time and comment. For whoever may see the report (404 otherwise)."""
-    after = decode_cursor(events.list_name(False), cursor)
-    return await events.events(
-        session, plan, caller, report_id, comments=False, after=after, limit=limit
+def _events_route(comments: bool, path: str, op: str, summary: str, doc: str) -> None:
+    async def handler(call: ReportArgs, paging: PageArgs) -> EventPage:
+        after = decode_cursor(events.list_name(comments), paging.cursor)
+        return await events.events(*call.args, comments=comments, after=after, limit=paging.limit)
+
+    handler.__doc__ = doc
+    router.add_api_route(
+        f"/{{report_id}}/{path}",
+        handler,
+        methods=["GET"],
+        operation_id=op,
+        summary=summary,
+        responses=problems(401, 404, 422),
     )
 
 
-@router.get(
-    "/{report_id}/comments",
-    operation_id="reports-comments-list",
-    summary="The review conversation",
-    responses=problems(401, 404, 422),
+_events_route(
+    False,
+    "history",
+    "reports-history",
+    "The report's transitions",
+    "Every transition of the report and of its single items (created, submitted, withdrawn, "
+    "approved, returned, item sent back, resubmitted, approved), oldest first, with actor, "
+    "time and comment. For whoever may see the report (404 otherwise).",
 )
-async def comments(
-    session: SessionDep,
-    plan: CurrentPlan,
-    caller: CurrentUser,
-    report_id: ReportId,
-    limit: LimitParam = DEFAULT_LIMIT,
-    cursor: CursorParam = None,
-) -> EventPage:
-    """The conversation between the agency and the reviewers, oldest first: comments
-    written on their own, and the reasons given when the report or one item was returned
-    (`event_id` names that transition in the history). For whoever may see the report
-    (404 otherwise)."""
-    after = decode_cursor(events.list_name(True), cursor)
-    return await events.events(
-        session, plan, caller, report_id, comments=True, after=after, limit=limit
-    )
+_events_route(
+    True,
+    "comments",
+    "reports-comments-list",
+    "The review conversation",
+    "The conversation between the agency and the reviewers, oldest first: comments written "
+    "on their own, and the reasons given when the report or one item was returned "
+    "(`event_id` names that transition in the history). For whoever may see the report "
+    "(404 otherwise).",
+)
 
 
 @router.post(
@@ -262,18 +252,12 @@ async def comments(
     status_code=status.HTTP_201_CREATED,
     responses=problems(400, 401, 403, 404, 409, 422),
 )
-async def add_comment(
-    session: SessionDep,
-    plan: CurrentPlan,
-    caller: CurrentUser,
-    report_id: ReportId,
-    body: CommentCreate,
-) -> EventRead:
+async def add_comment(call: ReportArgs, body: CommentCreate) -> EventRead:
     """Officers and agency leads on their agency's reports (drafts included), reviewers on
     any report once submitted; observers and administrators get 403. Returns the comment
     as an event of the conversation. A comment is part of what the report shows: it moves
     the report's version (and ETag)."""
-    return await events.add_comment(session, plan, caller, report_id, body.body)
+    return await events.add_comment(*call.args, body.body)
 
 
 register(router)

@@ -31,7 +31,7 @@ from app.services import report_policy as policy
 from app.services.common import fetch_page
 from app.services.item_kinds import KINDS, AnyKind
 from app.services.notifications import notify_agency
-from app.services.report_policy import Actor
+from app.services.report_policy import Actor, actor_of
 from app.services.reports import load_report, record_event, record_reason, touch
 
 Kind = AnyKind  # the name app.services.attachments knows
@@ -41,7 +41,7 @@ __all__ = ["KINDS", "Kind", "item_actions", "load_item", "require_item"]
 def item_actions(
     item: ItemBase, report: Report, period: ReportingPeriod, caller: User | Actor
 ) -> list[str]:
-    actor = caller if isinstance(caller, Actor) else Actor.of(caller)
+    actor = actor_of(caller)
     return policy.actions("item", actor, report, period, item.review_state)
 
 
@@ -56,7 +56,7 @@ def require_item(
 ) -> None:
     """403 for a role or agency that never may, 409 while the state forbids it, 422
     without a required comment (app.services.report_policy)."""
-    actor = caller if isinstance(caller, Actor) else Actor.of(caller)
+    actor = actor_of(caller)
     policy.require("item", action, actor, report, period, item.review_state, comment=comment)
 
 
@@ -82,7 +82,7 @@ async def list_items(
     kind: AnyKind,
     report: Report,
     period: ReportingPeriod,
-    caller: User,
+    caller: User | Actor,
 ) -> list[ItemCommon]:
     """Every item of the kind, oldest first (the report detail shows them all)."""
     items = list(
@@ -94,7 +94,7 @@ async def list_items(
             )
         ).scalars()
     )
-    return await read_items(session, kind, items, report, period, Actor.of(caller))
+    return await read_items(session, kind, items, report, period, actor_of(caller))
 
 
 def list_name(kind: AnyKind) -> str:
@@ -103,10 +103,10 @@ def list_name(kind: AnyKind) -> str:
 
 async def page_items(
     session: AsyncSession,
-    kind: AnyKind,
     plan: Plan,
     caller: User,
     report_id: int,
+    kind: AnyKind,
     *,
     after: SortKey | None,
     limit: int,
@@ -152,7 +152,7 @@ async def load_item(
 
 
 async def get_item(
-    session: AsyncSession, kind: AnyKind, plan: Plan, caller: User, report_id: int, item_id: int
+    session: AsyncSession, plan: Plan, caller: User, report_id: int, kind: AnyKind, item_id: int
 ) -> ItemCommon:
     item, report, period = await load_item(session, kind, plan, caller, report_id, item_id)
     return (await read_items(session, kind, [item], report, period, Actor.of(caller)))[0]
@@ -165,7 +165,7 @@ async def _stored(session: AsyncSession, kind: AnyKind, client_id: Any) -> Any:
 
 
 async def create_item(
-    session: AsyncSession, kind: AnyKind, plan: Plan, caller: User, report_id: int, body: Any
+    session: AsyncSession, plan: Plan, caller: User, report_id: int, kind: AnyKind, body: Any
 ) -> tuple[ItemCommon, bool]:
     """(item, created). A client_id already stored for this report answers that item."""
     actor = Actor.of(caller)
@@ -226,14 +226,16 @@ async def _item_for(
 
 async def update_item(
     session: AsyncSession,
-    kind: AnyKind,
     plan: Plan,
     caller: User,
-    ids: tuple[int, int],
+    report_id: int,
+    kind: AnyKind,
+    item_id: int,
     body: Any,
     if_match: str | None,
 ) -> ItemCommon:
     actor = Actor.of(caller)
+    ids = (report_id, item_id)
     item, report, period = await _item_for(session, kind, plan, actor, ids, "update", if_match)
     before = audit.snapshot(item)
     for field, value in kind.columns(body, partial=True).items():
@@ -252,13 +254,15 @@ async def update_item(
 
 async def delete_item(
     session: AsyncSession,
-    kind: AnyKind,
     plan: Plan,
     caller: User,
-    ids: tuple[int, int],
+    report_id: int,
+    kind: AnyKind,
+    item_id: int,
     if_match: str | None,
 ) -> None:
     actor = Actor.of(caller)
+    ids = (report_id, item_id)
     item, report, _ = await _item_for(session, kind, plan, actor, ids, "delete", if_match)
     await audit.record(
         session, caller, f"{kind.entity}.delete", kind.entity, item.id, before=audit.snapshot(item)
@@ -277,10 +281,11 @@ REVIEW_MOVES = {
 
 async def review_item(
     session: AsyncSession,
-    kind: AnyKind,
     plan: Plan,
     caller: User,
-    ids: tuple[int, int],
+    report_id: int,
+    kind: AnyKind,
+    item_id: int,
     action: str,
     comment: str | None,
     if_match: str | None,
@@ -288,6 +293,7 @@ async def review_item(
     """Return one item of an approved report, resubmit it corrected, approve it again. A
     return's reason also joins the conversation."""
     actor = Actor.of(caller)
+    ids = (report_id, item_id)
     item, report, period = await _item_for(
         session, kind, plan, actor, ids, action, if_match, comment
     )

@@ -120,6 +120,10 @@ class Actor:
         return cls(user, permissions_of(user.role))
 
 
+def actor_of(caller: User | Actor) -> Actor:
+    return caller if isinstance(caller, Actor) else Actor.of(caller)
+
+
 def _holds(clause: When, report: Report, period: ReportingPeriod, item_state: str | None) -> bool:
     return (
         report.state in clause.report

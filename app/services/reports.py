@@ -42,8 +42,7 @@ def is_late(report: Report, period: ReportingPeriod) -> bool:
 
 
 def report_actions(report: Report, period: ReportingPeriod, caller: User | Actor) -> list[str]:
-    actor = caller if isinstance(caller, Actor) else Actor.of(caller)
-    return policy.actions("report", actor, report, period)
+    return policy.actions("report", policy.actor_of(caller), report, period)
 
 
 async def touch(session: AsyncSession, report: Report) -> None:
@@ -77,9 +76,11 @@ async def _counts(session: AsyncSession, report_ids: list[int]) -> dict[int, dic
 
 
 async def read_reports(
-    session: AsyncSession, rows: list[tuple[Report, ReportingPeriod, Agency]], caller: User
+    session: AsyncSession,
+    rows: list[tuple[Report, ReportingPeriod, Agency]],
+    caller: User | Actor,
 ) -> list[ReportRead]:
-    actor = Actor.of(caller)
+    actor = policy.actor_of(caller)
     counts = await _counts(session, [r.id or 0 for r, _, _ in rows])
     return [
         ReportRead.model_validate(
