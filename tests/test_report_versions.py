@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.evidence import pdf
 from tests.factories import Account
 from tests.test_reporting import API, etag_of, make_team, start_report
 
@@ -267,3 +268,44 @@ async def test_report_lists_use_the_list_envelope_with_cursors(
         assert len(seen) == expected and seen == sorted(seen)
     bad = await client.get(f"{url}/comments", headers=officer.headers, params={"cursor": "x.y"})
     assert bad.status_code == 422
+
+
+async def test_evidence_and_comments_move_the_report_version(
+    client: httpx.AsyncClient, team: dict[str, Account]
+) -> None:
+    officer, lead = team["officer"], team["lead"]
+    url = f"{API}/reports/{(await start_report(client, team))['id']}"
+    created = await client.post(f"{url}/task-updates", headers=officer.headers, json=TASK)
+    item_url = f"{url}/task-updates/{created.json()['id']}"
+
+    async def changes(write: Any) -> None:
+        before = await client.get(url, headers=lead.headers)
+        response = await write()
+        assert response.status_code in (201, 204), response.text
+        after = await client.get(url, headers=lead.headers)
+        assert after.json()["version"] == before.json()["version"] + 1
+        stale = await client.post(
+            f"{url}/submit", headers={**lead.headers, "If-Match": before.headers["etag"]}
+        )
+        assert stale.status_code == 412
+
+    upload = {"file": ("evidence.pdf", pdf(), "application/pdf")}
+    attached: dict[str, Any] = {}
+
+    async def attach() -> httpx.Response:
+        response = await client.post(
+            f"{item_url}/attachments", headers=officer.headers, files=upload
+        )
+        attached.update(response.json())
+        return response
+
+    await changes(attach)
+    await changes(
+        lambda: client.delete(
+            f"{url}/attachments/{attached['id']}",
+            headers={**officer.headers, "If-Match": f'"attachment-{attached["id"]}-v1"'},
+        )
+    )
+    await changes(
+        lambda: client.post(f"{url}/comments", headers=officer.headers, json={"body": "Đã xong."})
+    )
