@@ -18,7 +18,11 @@ tag issued for the current version matches, and any tag of an older version is s
 import re
 from dataclasses import dataclass
 
+from fastapi import Response
+from pydantic import BaseModel
+
 from app.core.errors import PreconditionFailedError, PreconditionRequiredError
+from app.core.json import dumps
 
 _TAG = re.compile(r'"(?P<object>[a-z_]+-\d+)-v(?P<version>\d+)(?:-[0-9a-f]{16})?(?:-gzip)?"')
 
@@ -56,6 +60,14 @@ def check_if_match(if_match: str | None, current: str) -> None:
     seen = [p for p in map(_parse, tags) if p is not None and p.object == now.object]
     if any(p.version == now.version for p in seen):
         return
-    raise PreconditionFailedError.stale(
-        max((p.version for p in seen), default=None), now.version
+    raise PreconditionFailedError.stale(max((p.version for p in seen), default=None), now.version)
+
+
+def model_response(status: int, model: BaseModel, headers: dict[str, str]) -> Response:
+    """A JSON answer whose status is decided by the route (201 created, 200 found...)."""
+    return Response(
+        dumps(model.model_dump(mode="json")),
+        status_code=status,
+        media_type="application/json",
+        headers=headers,
     )

@@ -47,7 +47,6 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from fastapi import APIRouter, Depends, FastAPI, Header, Request, Response
 from fastapi.routing import APIRoute
-from pydantic import BaseModel
 from sqlalchemy import Table, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -57,7 +56,6 @@ from starlette.routing import BaseRoute
 from app.core.config import Settings
 from app.core.errors import AppError
 from app.core.idempotency_body import IdempotencyBodyMiddleware, body_digest
-from app.core.json import dumps
 from app.core.openapi import problems
 from app.core.security import decode_access_token
 from app.models import IdempotencyKey, User
@@ -348,20 +346,3 @@ def install_idempotency(app: FastAPI) -> None:
 
 # Compatibility: routes written before the generic layer call this; the layer now claims,
 # stores and replays the key around them, so this only renders the answer.
-Produce = Callable[[], Coroutine[Any, Any, tuple[int, BaseModel, dict[str, str]]]]
-
-
-async def idempotent(
-    session: AsyncSession,
-    request: Request,
-    user: User,
-    key: str | None,
-    produce: Produce,
-) -> Response:
-    status, model, headers = await produce()
-    return Response(
-        dumps(model.model_dump(mode="json")),
-        status_code=status,
-        media_type="application/json",
-        headers=headers,
-    )

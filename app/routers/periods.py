@@ -5,7 +5,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Header, Path, Query, Request, Response, status
 
 from app.core.fields import fields_of
-from app.core.idempotency import IdempotencyKeyHeader, idempotent
+from app.core.http import model_response
 from app.core.openapi import problems
 from app.core.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, decode_cursor
 from app.core.permissions import Permission
@@ -80,23 +80,15 @@ async def create_period(
     plan: CurrentPlan,
     body: PeriodCreate,
     caller: Annotated[User, require(Permission.periods_manage)],
-    idempotency_key: IdempotencyKeyHeader = None,
 ) -> Response:
     """Reviewers only. Opens at once and notifies the agencies asked (by default every
     agency that leads something in the plan)."""
-
-    async def produce() -> tuple[int, PeriodRead, dict[str, str]]:
-        period = await service.create_ad_hoc(session, plan, caller, body)
-        read = await service.read_period(session, period)
-        for agency in read.agencies:
-            await _notify_open(session, period.id or 0, agency.code, read)
-        return (
-            201,
-            read,
-            {"ETag": service.period_etag(period), "Location": f"/api/v1/periods/{period.id}"},
-        )
-
-    return await idempotent(session, request, caller, idempotency_key, produce)
+    period = await service.create_ad_hoc(session, plan, caller, body)
+    read = await service.read_period(session, period)
+    for agency in read.agencies:
+        await _notify_open(session, period.id or 0, agency.code, read)
+    location = f"/api/v1/periods/{period.id}"
+    return model_response(201, read, {"ETag": service.period_etag(period), "Location": location})
 
 
 async def _notify_open(

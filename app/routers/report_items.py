@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, Header, Path, Request, Response
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.idempotency import IdempotencyKeyHeader, idempotent
+from app.core.http import model_response
 from app.core.openapi import problems
 from app.core.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, decode_cursor
 from app.deps import CurrentPlan, CurrentUser, SessionDep
@@ -229,13 +229,9 @@ class ItemRoutes(Generic[C, P, R]):
             request: Request,
             call: ReportArgs,
             body: C,
-            idempotency_key: IdempotencyKeyHeader = None,
         ) -> Response:
-            async def produce() -> tuple[int, BaseModel, dict[str, str]]:
-                read, created = await service.create_item(*call.args, kind, body)
-                return (201 if created else 200), read, {"ETag": read.etag}
-
-            return await idempotent(call.session, request, call.caller, idempotency_key, produce)
+            read, created = await service.create_item(*call.args, kind, body)
+            return model_response(201 if created else 200, read, {"ETag": read.etag})
 
         return create
 

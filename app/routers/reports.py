@@ -5,7 +5,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request, Response, status
 
 from app.core.fields import fields_of
-from app.core.idempotency import IdempotencyKeyHeader, idempotent
+from app.core.http import model_response
 from app.core.openapi import problems
 from app.core.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, decode_cursor
 from app.core.permissions import Permission
@@ -129,22 +129,14 @@ async def create_report(
     plan: CurrentPlan,
     body: ReportCreate,
     caller: Annotated[User, require(Permission.reports_edit)],
-    idempotency_key: IdempotencyKeyHeader = None,
 ) -> Response:
     """The report belongs to the caller's agency; agency and author are never taken from
     the body. One report per agency and period (409 for a second)."""
-
-    async def produce() -> tuple[int, ReportRead, dict[str, str]]:
-        row = await service.create_report(session, plan, caller, body.period_id)
-        report = row[0]
-        read = (await service.read_reports(session, [row], caller))[0]
-        return (
-            201,
-            read,
-            {"ETag": service.report_etag(report), "Location": f"/api/v1/reports/{report.id}"},
-        )
-
-    return await idempotent(session, request, caller, idempotency_key, produce)
+    row = await service.create_report(session, plan, caller, body.period_id)
+    report = row[0]
+    read = (await service.read_reports(session, [row], caller))[0]
+    location = f"/api/v1/reports/{report.id}"
+    return model_response(201, read, {"ETag": service.report_etag(report), "Location": location})
 
 
 @router.get(

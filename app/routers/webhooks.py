@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Path, Query, Request, Response, status
 
 from app.core.fields import fields_of
-from app.core.idempotency import IdempotencyKeyHeader, idempotent
+from app.core.http import model_response
 from app.core.openapi import problems
 from app.core.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, decode_cursor
 from app.core.permissions import Permission
@@ -65,7 +65,6 @@ async def create_webhook(
     settings: SettingsDep,
     body: WebhookCreate,
     caller: Admin,
-    idempotency_key: IdempotencyKeyHeader = None,
 ) -> Response:
     """Administrators only. From the commit of this request on, every event named in
     `events` is posted to `url` as JSON `{"id", "type", "occurred_at", "data"}`, signed in
@@ -78,16 +77,9 @@ async def create_webhook(
     included) is refused with 422 (`type` `webhook_destination_blocked` on `url`) unless
     the operator opened its network (`DXPLAN_WEBHOOK_ALLOWED_NETWORKS`). Every delivery
     checks the resolved address again and posts nothing to a refused one."""
-
-    async def produce() -> tuple[int, WebhookRead, dict[str, str]]:
-        webhook = await service.create_webhook(session, settings, caller, body)
-        return (
-            201,
-            WebhookRead.model_validate(webhook),
-            {"ETag": service.webhook_etag(webhook), "Location": f"/api/v1/webhooks/{webhook.id}"},
-        )
-
-    return await idempotent(session, request, caller, idempotency_key, produce)
+    webhook = await service.create_webhook(session, settings, caller, body)
+    headers = {"ETag": service.webhook_etag(webhook), "Location": f"/api/v1/webhooks/{webhook.id}"}
+    return model_response(201, WebhookRead.model_validate(webhook), headers)
 
 
 @router.get(
@@ -204,16 +196,11 @@ async def redeliver(
     webhook_id: WebhookId,
     delivery_id: DeliveryId,
     caller: Admin,
-    idempotency_key: IdempotencyKeyHeader = None,
 ) -> Response:
     """Administrators only. Queues a new delivery of the same event (same event id and
     body, freshly signed), due at once; the answer is that new delivery. 409 while the
     original is still pending or the webhook is paused. With an `Idempotency-Key`, a
     retried request does not queue a second copy."""
-
-    async def produce() -> tuple[int, DeliveryRead, dict[str, str]]:
-        delivery = await service.redeliver(session, caller, webhook_id, delivery_id)
-        location = f"/api/v1/webhooks/{webhook_id}/deliveries/{delivery.id}"
-        return 202, delivery, {"Location": location}
-
-    return await idempotent(session, request, caller, idempotency_key, produce)
+    delivery = await service.redeliver(session, caller, webhook_id, delivery_id)
+    location = f"/api/v1/webhooks/{webhook_id}/deliveries/{delivery.id}"
+    return model_response(202, delivery, {"Location": location})
