@@ -1,6 +1,8 @@
 # Production image: dependencies built in one stage, a slim non-root runtime in the next.
 # The container applies migrations, loads the plan data (idempotent), then serves with
-# DXPLAN_WORKERS uvicorn workers. DATABASE_URL must point at an external PostgreSQL.
+# DXPLAN_WORKERS uvicorn workers. DATABASE_URL must point at an external PostgreSQL: the
+# package is installed without its `embedded` extra, so the image carries no PostgreSQL.
+# The build context is what .dockerignore allows (no .venv, .data, .git, tests).
 
 FROM python:3.12-slim AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1

@@ -3,21 +3,28 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+# Details of the quiet steps (installing, starting PostgreSQL, migrating, loading the plan),
+# in the data folder (DXPLAN_DATA_DIR, .data by default).
+LOGS := $(or $(DXPLAN_DATA_DIR),.data)/logs
 
-.PHONY: run test lint pytest openapi clean
+.PHONY: run test lint pytest openapi clean distclean
 
+# One line on the terminal; pip's output goes to a log, shown in full when it fails.
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
 	  { echo "Python 3.11 or newer is required ($(PYTHON))"; exit 1; }
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	rm -f $(VENV)/.installed-*
-	touch $@
+	@mkdir -p $(LOGS)
+	@echo "dxplan: installing into $(VENV) (.[dev], the embedded PostgreSQL included; about a minute the first time) ..."
+	@{ test -x $(BIN)/python || $(PYTHON) -m venv $(VENV); } > $(LOGS)/install.log 2>&1 && \
+	  $(BIN)/python -m pip install --upgrade pip >> $(LOGS)/install.log 2>&1 && \
+	  $(BIN)/python -m pip install -e '.[dev]' >> $(LOGS)/install.log 2>&1 || \
+	  { cat $(LOGS)/install.log; echo "dxplan: installing failed (the log above is in $(LOGS)/install.log)"; exit 1; }
+	@rm -f $(VENV)/.installed-*
+	@touch $@
 
 ## Serve on http://127.0.0.1:8000 (DXPLAN_HOST/DXPLAN_PORT); embedded PostgreSQL without DATABASE_URL.
 run: $(STAMP)
-	$(BIN)/dxplan serve
+	@$(BIN)/dxplan serve --setup-log $(LOGS)/run.log
 
 ## Lint, type-check, then the whole test suite on PostgreSQL.
 test: lint pytest
@@ -35,5 +42,11 @@ pytest: $(STAMP)
 openapi: $(STAMP)
 	$(BIN)/dxplan openapi > openapi/openapi.json
 
+## Remove what installing and building made; keeps .data (the database, evidence files, logs).
 clean:
-	rm -rf $(VENV) .data .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	find . -path ./.data -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
+
+## Also remove .data: the embedded database with every report entered, evidence files, logs.
+distclean: clean
+	rm -rf .data

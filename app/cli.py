@@ -29,9 +29,12 @@ def _settings_with_database() -> Settings:
     if settings.database_url is None and settings.app_env == "production":
         sys.exit("dxplan: DATABASE_URL is required when APP_ENV=production")
     if settings.database_url is None:
-        from app.core.embedded import start_embedded
+        from app.core.embedded import EmbeddedUnavailableError, start_embedded
 
-        url = start_embedded(settings.data_dir)
+        try:
+            url = start_embedded(settings.data_dir)
+        except EmbeddedUnavailableError as exc:
+            sys.exit(f"dxplan: {exc}")
         os.environ["DATABASE_URL"] = url  # inherited by uvicorn's worker processes
         get_settings.cache_clear()
         settings = get_settings()
@@ -74,16 +77,24 @@ def cmd_serve(args: argparse.Namespace) -> None:
 
     from app.core.proxies import uvicorn_options
     from app.core.serving import server_options
+    from app.core.steps import Steps
 
-    settings = _settings_with_database()
-    _migrate(settings)
-    report = asyncio.run(run_seed(settings, None))
-    print(f"dxplan: plan loaded {json.dumps(report, ensure_ascii=False)}", file=sys.stderr)
-    print(
-        "dxplan: sign in at /docs (Authorize); create accounts with `dxplan users create`, "
-        "or demo accounts with `dxplan seed --demo` (see README)",
-        file=sys.stderr,
-    )
+    # With --setup-log (make run): one line per step, the details in that file.
+    steps = Steps(args.setup_log)
+    settings = get_settings()
+    if settings.database_url is None:
+        with steps.step(f"starting PostgreSQL (embedded, in {settings.data_dir / 'pg'})"):
+            settings = _settings_with_database()
+    with steps.step("migrating"):
+        _migrate(settings)
+    with steps.step("loading the plan"):
+        report = asyncio.run(run_seed(settings, None))
+        print(f"dxplan: plan loaded {json.dumps(report, ensure_ascii=False)}", file=sys.stderr)
+        print(
+            "dxplan: sign in at /docs (Authorize); create accounts with `dxplan users create`, "
+            "or demo accounts with `dxplan seed --demo` (see README)",
+            file=sys.stderr,
+        )
     host = args.host or settings.host
     port = args.port or settings.port
     workers = args.workers or settings.workers
@@ -277,6 +288,11 @@ def main(argv: list[str] | None = None) -> None:
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
     serve.add_argument("--workers", type=int)
+    serve.add_argument(
+        "--setup-log",
+        type=Path,
+        help="print one line per set-up step and write their details to this file",
+    )
     serve.set_defaults(func=cmd_serve)
 
     migrate = sub.add_parser("migrate", help="apply database migrations")

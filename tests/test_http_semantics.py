@@ -113,6 +113,11 @@ async def test_contract_and_docs_are_conditional_and_compressed(
         for asset in re.findall(r'(?:src|href)="(/docs-assets/[^"]+)"', html.text):
             text = None if not asset.endswith(".png") else False
             await _check_conditional_and_gzip(client, asset, vary=SHARED_VARY, compressed=text)
+    # A range of a representation that may be re-encoded is not offered: the whole answer.
+    css = "/docs-assets/swagger-ui.css"
+    ranged = await _raw(client, css, **{"Range": "bytes=0-99", "Accept-Encoding": "identity"})
+    assert ranged.status_code == 200 and "accept-ranges" not in ranged.headers
+    assert len(ranged.content) == int(ranged.headers["content-length"]) > 100
     # A token changes nothing in them: still public, one representation for everyone.
     signed = await client.get(
         "/openapi.json", headers={"Authorization": "Bearer x", "Accept-Encoding": "identity"}

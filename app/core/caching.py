@@ -46,7 +46,9 @@ _COMPRESSIBLE = re.compile(
     r"^(text/|application/(json|problem\+json|[a-z.+-]*\+json|javascript|xml)|image/svg\+xml)"
 )
 _VERSION_TAG = re.compile(r'"[a-z_]+-\d+-v\d+"')
-_CONDITIONS = (b"if-none-match", b"if-modified-since")
+# Judged here, not by the inner layers (StaticFiles would answer its own 304 or 206): Range
+# is ignored (RFC 9110 §14.2 allows it), since the answer may be re-encoded below.
+_CONDITIONS = (b"if-none-match", b"if-modified-since", b"range", b"if-range")
 # Compressed bodies kept by their identity hash (the docs' scripts take 60 ms to compress).
 GZIP_MEMO_BYTES = 8 * 1024 * 1024
 GZIP_MEMO_MIN = 64 * 1024
@@ -166,6 +168,8 @@ class ConditionalGetMiddleware:
             headers["Content-Encoding"] = "gzip"
         headers["Content-Length"] = str(len(body))
         headers["ETag"] = etag
+        if "accept-ranges" in headers:
+            del headers["accept-ranges"]
         if "cache-control" not in headers:
             headers["Cache-Control"] = cache_control
         headers["Vary"] = vary

@@ -8,6 +8,11 @@ its pid to ``<pgdata>/.handle_pids.json`` and removes it in an exit handler, and
 that removes the last pid stops the server. A server found running with live holders (another
 ``dxplan`` command, a test run) is theirs and is left running; one found running with none
 is an orphan of a killed run and is adopted, i.e. stopped by whoever exits last.
+
+pgserver (with psutil) is an optional dependency, the `embedded` extra (in `.[dev]` and what
+`make run` installs): a production image, which always has DATABASE_URL, does not carry a
+PostgreSQL of its own. Nothing imports it until the embedded server is asked for; without
+it, that request fails with EmbeddedUnavailableError saying what to install or set.
 """
 
 import json
@@ -16,21 +21,39 @@ import os
 from pathlib import Path
 from typing import Any
 
-import psutil
-
 logger = logging.getLogger("app.embedded")
 
 _servers: dict[Path, Any] = {}
 
 
+class EmbeddedUnavailableError(RuntimeError):
+    """DATABASE_URL is unset and the embedded PostgreSQL is not installed."""
+
+    def __init__(self, missing: str) -> None:
+        super().__init__(
+            f"DATABASE_URL is unset and the embedded PostgreSQL is not installed ({missing}): "
+            "set DATABASE_URL to a PostgreSQL server, or install the embedded one with "
+            "pip install 'dxplan[embedded]' (make run does)"
+        )
+
+
+def _require_embedded() -> None:
+    for module in ("pgserver", "psutil"):
+        try:
+            __import__(module)
+        except ImportError as exc:
+            raise EmbeddedUnavailableError(f"no module {module!r}") from exc
+
+
 def start_embedded(data_dir: Path, database: str = "dxplan") -> str:
     """Start (or attach to) the embedded server and return a URL for ``database``."""
+    _require_embedded()
     if "XDG_RUNTIME_DIR" not in os.environ:  # pgserver keeps its lock files there
         runtime = data_dir.resolve() / "run"
         runtime.mkdir(parents=True, exist_ok=True, mode=0o700)
         runtime.chmod(0o700)
         os.environ["XDG_RUNTIME_DIR"] = str(runtime)
-    import pgserver  # imported late: heavy, and unused with an external database
+    import pgserver  # imported late: heavy, optional, and unused with an external database
 
     pgdata = (data_dir / "pg").resolve()
     pgdata.parent.mkdir(parents=True, exist_ok=True)
@@ -77,6 +100,8 @@ def _forget_dead_holders(pgdata: Path) -> None:
 
 def _alive_since(pid: int, written: float) -> bool:
     """Whether ``pid`` runs and was started before the list was written (1 s of slack)."""
+    import psutil  # the embedded extra, as pgserver
+
     try:
         process = psutil.Process(pid)
         return process.status() != psutil.STATUS_ZOMBIE and process.create_time() <= written + 1
