@@ -115,6 +115,7 @@ class ConditionalGetMiddleware:
         if_none_match = request_headers.get("if-none-match")
         wants_gzip = accepts_gzip(request_headers.get("accept-encoding"))
         # The inner layers build the whole answer; the request's conditions are judged here.
+        # The routes write into `inner` (the `fields=` selection): _finish reads it there.
         inner = {**scope, "headers": [(n, v) for n, v in scope["headers"] if n not in _CONDITIONS]}
         start: Message | None = None
         chunks: list[bytes] = []
@@ -135,7 +136,7 @@ class ConditionalGetMiddleware:
             if message.get("more_body", False):
                 return
             await self._finish(
-                start, b"".join(chunks), scope, cache_control, vary, if_none_match, wants_gzip, send
+                start, b"".join(chunks), inner, cache_control, vary, if_none_match, wants_gzip, send
             )
 
         await self.app(inner, receive, capture)
