@@ -38,6 +38,7 @@ REFUSED = [
     "ALTER TABLE audit_log DISABLE TRIGGER ALL",
     "ALTER TABLE audit_log DISABLE TRIGGER audit_log_append_only",
     "ALTER TABLE audit_log DISABLE TRIGGER audit_log_chain",
+    "ALTER TABLE audit_log DISABLE TRIGGER audit_log_stamp",
     "UPDATE audit_log SET action = 'tampered' WHERE id = (SELECT max(id) FROM audit_log)",
     "DELETE FROM audit_log WHERE id = (SELECT max(id) FROM audit_log)",
     "TRUNCATE audit_log",
@@ -359,7 +360,9 @@ def _verify(url: str, monkeypatch: pytest.MonkeyPatch, capsys: Any) -> tuple[int
         code = int(exit_.code or 0)
     finally:
         get_settings.cache_clear()
-    return code, json.loads(capsys.readouterr().out)
+    printed = capsys.readouterr()
+    assert "Traceback" not in printed.err, printed.err
+    return code, json.loads(printed.out)
 
 
 def test_audit_verify_command_finds_a_committed_tamper(
@@ -390,3 +393,79 @@ def test_audit_verify_command_finds_a_committed_tamper(
     )
     code, out = _verify(scratch_chain, monkeypatch, capsys)
     assert (code, out["verified"]) == (0, 4)
+
+
+# Times an audit row must never carry: message v1 renders years 1 to 9999 AD only, and
+# to_char renders no infinity (NULL) nor a BC year ("0044" like AD 44).
+UNRENDERABLE_TIMES = ["infinity", "-infinity", "10000-01-01 00:00:00+00", "0044-03-15 12:00 BC"]
+
+
+@pytest.fixture
+def scratch(server_url: str) -> Iterator[str]:
+    """A migrated scratch database with an empty trail, for one test."""
+    url = db.create_database(server_url, prefix="dxplan_chain")
+    upgrade(db.settings_for(url))
+    yield url
+    db.drop_database(server_url, url)
+
+
+def _runtime_insert(url: str, at: str | None = None) -> tuple[Any, ...]:
+    """Commit one audit row as the runtime role, asking for ``at`` if given; (the row's id,
+    whether its stored ``at`` is the transaction's time, the role that wrote it)."""
+    columns = "action, entity, entity_id" + (", at" if at else "")
+    values = "'thing.create', 'thing', '1'" + (
+        ", CAST(CAST(:at AS text) AS timestamptz)" if at else ""
+    )
+
+    async def run() -> tuple[Any, ...]:
+        engine = make_engine(db.settings_for(url), null_pool=True)
+        try:
+            async with engine.begin() as connection:
+                row = await connection.execute(
+                    text(
+                        f"INSERT INTO audit_log ({columns}) VALUES ({values})"
+                        " RETURNING id, at = now(), current_user"
+                    ),
+                    {"at": at} if at else {},
+                )
+                return tuple(row.one())
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
+@pytest.mark.parametrize(
+    "at", [*UNRENDERABLE_TIMES, "2001-01-01 00:00:00+00", "2999-12-31 00:00:00+07"]
+)
+def test_the_runtime_role_cannot_choose_an_audit_rows_time(
+    scratch: str, monkeypatch: pytest.MonkeyPatch, capsys: Any, at: str
+) -> None:
+    """Whatever ``at`` the app's role asks for, the row gets its transaction's time: no
+    poisoned or crashing row, no backdating; the chain stays valid."""
+    _, stamped, role = _runtime_insert(scratch, at)
+    assert (stamped, role) == (True, "dxplan_app")
+    code, out = _verify(scratch, monkeypatch, capsys)
+    assert (code, out["verified"]) == (0, 1)
+
+
+@pytest.mark.parametrize("at", UNRENDERABLE_TIMES)
+def test_verify_names_a_row_whose_time_the_owner_forged(
+    scratch: str, monkeypatch: pytest.MonkeyPatch, capsys: Any, at: str
+) -> None:
+    """An owner can still write such a row (trigger disabled); the chain links it at
+    commit, and verify reports it as the break (exit 1), never crashes."""
+    _runtime_insert(scratch)
+    # Three transactions: the chain's link is a pending trigger event until commit.
+    _owner_sql(scratch, "ALTER TABLE audit_log DISABLE TRIGGER audit_log_stamp")
+    _owner_sql(
+        scratch,
+        "INSERT INTO audit_log (action, entity, entity_id, at)"
+        f" VALUES ('thing.create', 'thing', 'forged', '{at}')",
+    )
+    _owner_sql(scratch, "ALTER TABLE audit_log ENABLE TRIGGER audit_log_stamp")
+    _runtime_insert(scratch)
+    code, out = _verify(scratch, monkeypatch, capsys)
+    assert (code, out["verified"]) == (1, 1)
+    assert (out["broken"]["seq"], out["broken"]["audit_id"]) == (2, 2)
+    assert out["broken"]["problem"].startswith("audit row 2's time "), out

@@ -46,7 +46,8 @@ class IdempotencyKey(SQLModel, table=True):
 
 class AuditEntry(SQLModel, table=True):
     """Append-only: the runtime role may only SELECT and INSERT, and a trigger refuses UPDATE,
-    DELETE and TRUNCATE to everyone else. Each row is chained at commit (``AuditLink``)."""
+    DELETE and TRUNCATE to everyone else. Each row is chained at commit (``AuditLink``).
+    ``at`` is set by a BEFORE INSERT trigger to the transaction's time, whatever is asked."""
 
     __tablename__ = "audit_log"
     __table_args__ = (Index("ix_audit_log_entity", "entity", "entity_id", "id"),)

@@ -23,16 +23,24 @@ The message (version 1) is the UTF-8 bytes of ``dxplan-audit-v1`` followed by on
 per field, in this order: seq, id, at, actor_id, action, entity, entity_id, before, after,
 request_id. A netstring is the byte length of the field's text in decimal, ``:``, the text,
 ``,``; SQL NULL is ``~``. Texts: integers in decimal; ``at`` in UTC as
-``YYYY-MM-DDTHH:MM:SS.ffffffZ``; strings as stored; ``before``/``after`` as PostgreSQL
-renders jsonb as text (its canonical form: keys ordered and de-duplicated, ``", "`` and
-``": "`` separators). ``verify`` builds it here in Python from the columns (the jsonb text
-through the built-in cast), never through the database's chain functions, which an owner
-could replace.
+``YYYY-MM-DDTHH:MM:SS.ffffffZ`` (so only finite times of years 1 to 9999 AD can be
+rendered); strings as stored; ``before``/``after`` as PostgreSQL renders jsonb as text (its
+canonical form: keys ordered and de-duplicated, ``", "`` and ``": "`` separators).
+
+``verify`` builds the message here in Python, never through the database's chain functions,
+which an owner could replace. It reads every field as text, ``at`` rendered by
+``pg_catalog.to_char`` (schema-qualified: no object an owner creates can stand in for it;
+the trigger's pinned search_path resolves the same function), so no row content can fail to
+decode (a timestamp outside Python's range did: OverflowError). A row whose ``at`` has no
+v1 rendering (infinity: to_char gives NULL; year 10000; a BC year, which to_char prints like
+the AD one) is reported as a broken link, whatever its stored hash says. Since migration
+0014 a trigger stamps every new row with its transaction's time, so only an owner who
+disabled it can write such a row.
 """
 
 import hashlib
+import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import text
@@ -44,12 +52,20 @@ _BATCH = 2000
 
 _LINKS = text(
     """
-    SELECT c.seq, c.audit_id, c.prev_hash, c.hash, a.id, a.at, a.actor_id, a.action,
-           a.entity, a.entity_id, a.before::text, a.after::text, a.request_id
+    SELECT c.seq, c.audit_id, c.prev_hash, c.hash, a.id,
+           pg_catalog.to_char(pg_catalog.timezone('UTC', a.at),
+                              'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+           a.actor_id, a.action, a.entity, a.entity_id, a.before::text, a.after::text,
+           a.request_id,
+           pg_catalog.to_char(pg_catalog.timezone('UTC', a.at), 'BC'), a.at::text
     FROM audit_chain c LEFT JOIN audit_log a ON a.id = c.audit_id
     WHERE c.seq > :after ORDER BY c.seq LIMIT :limit
     """
 )
+# The columns of a _LINKS row that make the message (audit id to request id).
+_MESSAGE = slice(4, 13)
+# The only shape message v1 gives ``at``: four-digit years, microseconds, UTC.
+_AT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z")
 _UNCHAINED = text(
     "SELECT a.id FROM audit_log a WHERE NOT EXISTS "
     "(SELECT FROM audit_chain c WHERE c.audit_id = a.id) ORDER BY a.id LIMIT 1"
@@ -66,7 +82,7 @@ def _field(value: str | None) -> bytes:
 def message(
     seq: int,
     audit_id: int,
-    at: datetime,
+    at: str,
     actor_id: int | None,
     action: str,
     entity: str,
@@ -75,12 +91,12 @@ def message(
     after: str | None,
     request_id: str | None,
 ) -> bytes:
-    """The canonical bytes of one audit row at position ``seq`` (jsonb fields as text)."""
-    stamp = at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """The canonical bytes of one audit row at position ``seq``: ``at`` already rendered
+    (``YYYY-MM-DDTHH:MM:SS.ffffffZ`` in UTC), jsonb fields as text."""
     fields = (
         str(seq),
         str(audit_id),
-        stamp,
+        at,
         None if actor_id is None else str(actor_id),
         action,
         entity,
@@ -160,7 +176,13 @@ def _check(seq: int, head: bytes, row: tuple[Any, ...]) -> str | None:
         return f"prev_hash {prev_hash.hex()} differs from link {seq}'s hash {head.hex()}"
     if row[4] is None:
         return f"audit row {audit_id} is missing (deleted)"
-    computed = link_hash(prev_hash, message(link_seq, *row[4:]))
+    at, era, shown = row[5], row[13], row[14]
+    if at is None or era != "AD" or not _AT.fullmatch(at):
+        return (
+            f"audit row {audit_id}'s time {shown} cannot be rendered in message v1 (finite, "
+            "years 1 to 9999 AD): not the time the database stamps, so forged"
+        )
+    computed = link_hash(prev_hash, message(link_seq, *row[_MESSAGE]))
     if computed != stored:
         return (
             f"audit row {audit_id}'s content does not match its link (stored hash "
