@@ -103,14 +103,15 @@ async def test_version_etag_survives_gzip(
     )
     zipped = await client.get(url, headers={**officer.headers, "Accept-Encoding": "gzip"})
     assert zipped.headers["content-encoding"] == "gzip"
-    # The version tag (what If-Match needs) plus the answer's hash, compressed or not.
-    assert re.fullmatch(rf'"report-{report["id"]}-v1-[0-9a-f]{{16}}-gzip"', zipped.headers["etag"])
+    # The version tag (what If-Match needs; the item moved it to v2) plus the answer's hash,
+    # compressed or not.
+    assert re.fullmatch(rf'"report-{report["id"]}-v2-[0-9a-f]{{16}}-gzip"', zipped.headers["etag"])
 
 
-async def test_an_answer_that_changed_under_the_same_version_is_not_304(
+async def test_an_answer_that_changed_is_not_304(
     client: httpx.AsyncClient, accounts: dict[str, Account]
 ) -> None:
-    """A report's version does not move when an item is added, but its answer does."""
+    """Adding an item moves the report's version and its answer: no 304 for the old tag."""
     from tests.test_reporting import new_period
 
     officer = accounts["officer"]
@@ -130,8 +131,9 @@ async def test_an_answer_that_changed_under_the_same_version_is_not_304(
         url, headers={**officer.headers, "If-None-Match": before.headers["etag"]}
     )
     assert after.status_code == 200
-    version = f'"report-{created.json()["id"]}-v1-'
-    assert before.headers["etag"].startswith(version) and after.headers["etag"].startswith(version)
+    tag = f'"report-{created.json()["id"]}'
+    assert before.headers["etag"].startswith(f"{tag}-v1-")
+    assert after.headers["etag"].startswith(f"{tag}-v2-")
     assert after.json()["counts"]["task_updates"] == before.json()["counts"]["task_updates"] + 1
     # A selection of fields is another representation: no 304 against the whole answer.
     partial = await client.get(
@@ -146,7 +148,7 @@ async def test_an_answer_that_changed_under_the_same_version_is_not_304(
         f"{url}/submit", headers={**lead.headers, "If-Match": after.headers["etag"]}
     )
     assert submitted.status_code == 200, submitted.text
-    assert submitted.headers["etag"] == f'"report-{created.json()["id"]}-v2"'
+    assert submitted.headers["etag"] == f'"report-{created.json()["id"]}-v3"'
     stale = await client.post(
         f"{url}/withdraw", headers={**lead.headers, "If-Match": after.headers["etag"]}
     )
