@@ -310,3 +310,75 @@ async def test_sign_in_out_and_refresh_reuse_are_audited(
         )
     ).json()
     assert trail["total"] >= 1
+
+
+async def _new_report(client: httpx.AsyncClient, team: dict[str, Account]) -> int:
+    period = await new_period(client, team["reviewer"])
+    report = await client.post(
+        f"{API}/reports", headers=team["officer"].headers, json={"period_id": period["id"]}
+    )
+    return int(_ok(report, 201)["id"])
+
+
+async def _submit(client: httpx.AsyncClient, team: dict[str, Account], report_id: int) -> None:
+    url = f"{API}/reports/{report_id}"
+    etag = (await client.get(url, headers=team["lead"].headers)).headers["etag"]
+    _ok(await client.post(f"{url}/submit", headers={**team["lead"].headers, "If-Match": etag}))
+
+
+async def test_any_entry_naming_a_report_follows_that_reports_visibility(
+    client: httpx.AsyncClient, sessionmaker: Any, team: dict[str, Account]
+) -> None:
+    """Fail-closed: an entry is filtered by the report it names (its entity, or `report_id`
+    in `before` or `after`) whatever its entity, so a future report part cannot leak a
+    draft; one naming no report (a bad id, null) is never shown; every report it names must
+    be visible. Entities unknown to the app, written straight into the table."""
+    from app.models import User
+    from app.services import audit as service
+
+    draft, submitted = await _new_report(client, team), await _new_report(client, team)
+    await _submit(client, team, submitted)
+    action = "test." + "".join(secrets.choice("abcdefghijklmnop") for _ in range(12))
+    cases: dict[str, tuple[str, Any, Any]] = {
+        "after": ("report_signature", None, {"report_id": draft}),
+        "before": ("report_signature", {"report_id": draft, "x": 1}, None),
+        "text_id": ("report_stamp", None, {"report_id": str(draft)}),
+        "moved": ("report_stamp", {"report_id": draft}, {"report_id": submitted}),
+        "bad_id": ("report_stamp", None, {"report_id": "x1"}),
+        "null_id": ("report_stamp", None, {"report_id": None}),
+        "control": ("widget", None, {"name": "không thuộc báo cáo"}),
+    }
+    async with sessionmaker() as session:
+        for label, (entity, before, after) in cases.items():
+            session.add(
+                AuditEntry(
+                    action=action, entity=entity, entity_id=label, before=before, after=after
+                )
+            )
+        await session.commit()
+
+    async def seen_through_http(who: str) -> set[str]:
+        return {row["entity_id"] for row in await trail(client, team[who], action=action)}
+
+    async def seen_by(user_id: int) -> set[str]:
+        async with sessionmaker() as session:
+            caller = await session.get(User, user_id)
+            page = await service.list_entries(
+                session, caller, entity=None, entity_id=None, actor=None, action=action,
+                after=None, limit=50,
+            )  # fmt: skip
+        return {item.entity_id for item in page.items}
+
+    naming_the_draft = {"after", "before", "text_id", "moved"}
+    # The audit route's readers (reviewers, administrators) read every agency's reports
+    # once submitted, never a draft.
+    assert await seen_through_http("reviewer") == {"control"}
+    assert await seen_through_http("admin") == {"control"}
+    # The rule itself, for the draft's own agency and for another one.
+    assert await seen_by(team["officer"].id) == {"control"} | naming_the_draft
+    other = await signed_in(client, sessionmaker, role="officer", agency="SGDDT")
+    assert await seen_by(other.id) == {"control"}
+
+    await _submit(client, team, draft)
+    assert await seen_through_http("reviewer") == {"control"} | naming_the_draft
+    assert await seen_through_http("admin") == {"control"} | naming_the_draft

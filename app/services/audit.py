@@ -7,6 +7,7 @@ from uuid import UUID
 
 from sqlalchemy import BigInteger, ColumnElement, case, cast, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped
 from sqlmodel import SQLModel, col
 
 from app.core.errors import UnknownFilterValueError
@@ -15,10 +16,11 @@ from app.core.pagination import SortKey
 from app.models import AuditEntry, Report, User
 from app.schemas.audit import AuditEntryRead, AuditPage
 from app.services.common import fetch_page
-from app.services.visibility import visible
+from app.services.visibility import report_visible, visible
 
 _SECRET_FIELDS = {"password_hash", "token_hash"}
-# Entities whose rows describe something inside a report; their snapshots carry report_id.
+# Entities known to describe something inside a report; their snapshots carry report_id
+# (any entry whose snapshots carry one is filtered the same way, whatever its entity).
 REPORT_PARTS = ("task_update", "indicator_value", "document_update", "attachment")
 
 
@@ -63,22 +65,38 @@ async def record(
     )
 
 
-def _report_id() -> ColumnElement[Any]:
-    """The report an entry is about, derived from the row as written (no column added):
-    a report's own id, or the `report_id` in an item's or attachment's snapshot (the
-    `before` one once it is deleted); NULL for entries about anything else. A part with no
-    report id in its snapshot gets 0, which names no report: it is hidden, not shown."""
-    snapshot_id = func.coalesce(
-        col(AuditEntry.after)["report_id"].astext, col(AuditEntry.before)["report_id"].astext
-    )
-    return case(
-        (col(AuditEntry.entity) == "report", cast(col(AuditEntry.entity_id), BigInteger)),
-        (
-            col(AuditEntry.entity).in_(REPORT_PARTS),
-            func.coalesce(cast(snapshot_id, BigInteger), 0),
-        ),
+def _as_report_id(value: ColumnElement[Any] | Mapped[Any]) -> ColumnElement[Any]:
+    """A named report id as a bigint: decimal digits that fit, else 0, which names no report
+    (so the entry is hidden, and a malformed id never makes the query fail)."""
+    return case((value.regexp_match("^[0-9]{1,18}$"), cast(value, BigInteger)), else_=0)
+
+
+def _named_reports() -> tuple[ColumnElement[Any], ColumnElement[Any], ColumnElement[Any]]:
+    """The reports an entry names, from the row as written (no column added): (the one to
+    join on, the one in ``after``, the one in ``before``); each NULL when not named.
+
+    Fail-closed, whatever the entity: an entry names a report when it is about one
+    (``report``, its id in ``entity_id``), when either snapshot has a ``report_id`` key (a
+    part of a report, including kinds added later), or when it is a known part
+    (``REPORT_PARTS``) whose snapshots lost it (then 0). A present but null or malformed
+    id is 0: it names no report that exists, so the entry is hidden, never shown."""
+    # The JSONB comparator's has_key (PostgreSQL's ``?``); the ORM attribute's type hides it.
+    after: Any = col(AuditEntry.after)
+    before: Any = col(AuditEntry.before)
+    in_after = case(
+        (after.has_key("report_id"), _as_report_id(after["report_id"].astext)),
         else_=None,
     )
+    in_before = case(
+        (before.has_key("report_id"), _as_report_id(before["report_id"].astext)),
+        else_=None,
+    )
+    primary = case(
+        (col(AuditEntry.entity) == "report", _as_report_id(col(AuditEntry.entity_id))),
+        (col(AuditEntry.entity).in_(REPORT_PARTS), func.coalesce(in_after, in_before, 0)),
+        else_=func.coalesce(in_after, in_before),
+    )
+    return primary, in_after, in_before
 
 
 async def list_entries(
@@ -97,13 +115,25 @@ async def list_entries(
     An entry about a report, its items, comments, attachments or transitions is left out
     unless the caller may see that report now through its own route (the same rule,
     applied in the query, through a join on the report's primary key): a reviewer reads
-    no draft here either. An entry whose report is gone is left out too."""
-    report_id = _report_id()
+    no draft here either. An entry whose report is gone is left out too, and so is one
+    that names a second report (``before`` and ``after`` differ) the caller may not see."""
+    report_id, in_after, in_before = _named_reports()
     stmt = (
         select(AuditEntry, col(User.username))
         .outerjoin(User, col(User.id) == col(AuditEntry.actor_id))
         .outerjoin(Report, col(Report.id) == report_id)
-        .where(or_(report_id.is_(None), visible(caller)))
+        .where(
+            or_(report_id.is_(None), visible(caller)),
+            *(
+                or_(
+                    named.is_(None),
+                    named == report_id,
+                    # Its own FROM: the outer query has joined Report already.
+                    report_visible(caller, named).correlate_except(Report),
+                )
+                for named in (in_after, in_before)
+            ),
+        )
     )
     if actor is not None:
         actor_id = (
