@@ -54,13 +54,23 @@ async def run_seed(
     from app.core.db import make_engine, make_sessionmaker
     from app.services.demo import create_demo_users
     from app.services.plan_data import DEFAULT_PLAN_FILE, read_plan_file
+    from app.services.reorganisation_data import reorganisations_beside
+    from app.services.reorganisation_seed import load_reorganisations
     from app.services.seed import load_plan
 
     data = read_plan_file(path or DEFAULT_PLAN_FILE)
+    # The reorganisations file beside the plan (plan_X.json: reorganisations_X.json), if any.
+    reorganisations = reorganisations_beside(path or DEFAULT_PLAN_FILE)
     engine = make_engine(settings, null_pool=True)
     try:
         async with make_sessionmaker(engine)() as session, session.begin():
-            result = (await load_plan(session, data)).as_dict()
+            report = await load_plan(session, data)
+            kept = []
+            if reorganisations is not None:
+                kept = await load_reorganisations(session, reorganisations, report)
+            result = report.as_dict()
+            if kept:  # recorded or corrected through the API: the file does not overwrite them
+                result["kept"] = {"reorganisations": kept}
             if demo:
                 result["demo_users_created"] = await create_demo_users(session)
     finally:

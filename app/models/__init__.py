@@ -8,6 +8,7 @@ from app.models.documents import Document, DocumentAgency
 from app.models.indicators import Indicator, IndicatorAgency, IndicatorTarget
 from app.models.ops import AuditEntry, AuditLink, IdempotencyKey, Notification
 from app.models.plans import Plan
+from app.models.reorganisations import Reorganisation, ReorganisationAgency, ReorganisationTransfer
 from app.models.reports import (
     DocumentUpdate,
     IndicatorValue,
@@ -44,6 +45,9 @@ __all__ = [
     "PeriodAgency",
     "Plan",
     "RefreshToken",
+    "Reorganisation",
+    "ReorganisationAgency",
+    "ReorganisationTransfer",
     "Report",
     "ReportEvent",
     "ReportingPeriod",

@@ -247,6 +247,18 @@ def read_reorganisations(
     return ReorganisationFile.model_validate(raw, context=plan_context(read_plan_file(plan_path)))
 
 
+def reorganisations_beside(plan_path: Path) -> ReorganisationFile | None:
+    """The reorganisations of the plan in ``plan_path``: ``reorganisations_X.json`` beside
+    ``plan_X.json``, validated against that plan; None when there is no such file."""
+    name = plan_path.name
+    if not name.startswith("plan_"):
+        return None
+    path = plan_path.with_name("reorganisations_" + name.removeprefix("plan_"))
+    if not path.exists():
+        return None
+    return read_reorganisations(path, plan_path)
+
+
 @dataclass(frozen=True)
 class Resolution:
     """The agencies carrying a code's responsibilities on a date, and the events leading there."""

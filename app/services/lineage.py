@@ -1,0 +1,238 @@
+"""Who carries a plan item's roles on a date: the recorded reorganisations as an in-memory graph.
+
+The graph (every agency, group membership, event and transfer: a few hundred rows) is read in
+five queries and kept per process against the data version (``data_version.version`` and the
+transaction that set it), which every change to the tables behind it moves (migrations 0008 and
+0015). A request then resolves all its rows from memory: no query per row.
+
+Resolution of an agency ``A`` for an item on day ``D`` (events on or before ``D``, in date
+order, the order they were recorded within a date):
+
+- first the event's verified transfers naming the item: when the agency they move it from is
+  among those currently responsible, the item moves to the transfer's target (unverified
+  transfers never move an item: they are the national pattern, not a local decision);
+- then the succession: every responsible agency the event ends (a predecessor that is not also
+  a successor) is replaced by the event's successors; a ``transfer`` event ends no agency.
+
+A group (“các sở, ban, ngành”) that no event names resolves through its members; its
+``responsible`` is the union of theirs, in member order. An agency that ended without a
+successor resolves to nothing, and the path says which event ended it.
+"""
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from app.models import (
+    Agency,
+    AgencyGroupMember,
+    Reorganisation,
+    ReorganisationAgency,
+    ReorganisationTransfer,
+)
+from app.schemas.common import AgencyRef
+from app.schemas.reorganisations import EventStep, ResolvedAgency, Responsibility
+
+
+@dataclass(frozen=True)
+class TransferNode:
+    items: frozenset[str]
+    from_: str | None
+    to: str
+    verified: bool
+
+
+@dataclass(frozen=True)
+class EventNode:
+    code: str
+    date: date
+    kind: str
+    predecessors: tuple[str, ...]
+    successors: tuple[str, ...]
+    transfers: tuple[TransferNode, ...]
+    step: EventStep
+
+
+@dataclass
+class Lineage:
+    agencies: dict[str, AgencyRef]
+    members: dict[str, tuple[str, ...]]
+    events: list[EventNode]  # by date, then as recorded
+    named: set[str] = field(default_factory=set)  # agencies some event names
+
+    def __post_init__(self) -> None:
+        for event in self.events:
+            self.named.update(event.predecessors)
+
+    def resolve(self, code: str, on: date, item: str | None = None) -> ResolvedAgency:
+        ref = self.agencies[code]
+        members = self.members.get(code)
+        if members and code not in self.named:
+            resolved = [self.resolve(m, on, item) for m in members]
+            union: dict[str, AgencyRef] = {}
+            for member in resolved:
+                for agency in member.responsible:
+                    union.setdefault(agency.code, agency)
+            return ResolvedAgency(
+                agency=ref, responsible=list(union.values()), path=[], members=resolved
+            )
+        current, path = self.chain(code, on, item)
+        return ResolvedAgency(
+            agency=ref, responsible=[self.agencies[c] for c in current], path=path
+        )
+
+    def chain(
+        self, code: str, on: date, item: str | None = None
+    ) -> tuple[list[str], list[EventStep]]:
+        """The codes responsible on ``on`` and the events applied, for one agency."""
+        current = [code]
+        path: list[EventStep] = []
+        for event in self.events:
+            if event.date > on:
+                break
+            applied = False
+            if item is not None:
+                for transfer in event.transfers:
+                    if not transfer.verified or item not in transfer.items:
+                        continue
+                    sources = [transfer.from_] if transfer.from_ else list(event.predecessors)
+                    moved = [c for c in current if c in sources]
+                    if moved:
+                        current = [c for c in current if c not in moved]
+                        if transfer.to not in current:
+                            current.append(transfer.to)
+                        applied = True
+            if event.kind != "transfer":
+                ended = [
+                    c for c in current if c in event.predecessors and c not in event.successors
+                ]
+                if ended:
+                    current = [c for c in current if c not in ended]
+                    current += [s for s in event.successors if s not in current]
+                    applied = True
+            if applied:
+                path.append(event.step)
+        return current, path
+
+    def responsibility(
+        self, item: str | None, lead: list[AgencyRef], coordinating: list[AgencyRef], on: date
+    ) -> Responsibility:
+        return Responsibility(
+            as_of=on,
+            lead=[self.resolve(a.code, on, item) for a in lead],
+            coordinating=[self.resolve(a.code, on, item) for a in coordinating],
+        )
+
+
+@dataclass(frozen=True)
+class Resolver:
+    """The graph and the date a request asks about; what services are handed."""
+
+    lineage: Lineage
+    on: date
+
+    def of(self, item: str | None, links: dict[str, list[AgencyRef]]) -> Responsibility:
+        return self.lineage.responsibility(
+            item, links.get("lead", []), links.get("coordinating", []), self.on
+        )
+
+    def agency(self, code: str) -> ResolvedAgency:
+        return self.lineage.resolve(code, self.on)
+
+
+async def read_lineage(session: AsyncSession) -> Lineage:
+    """The graph as stored, read now (five queries)."""
+    agencies = {
+        a.code: AgencyRef(code=a.code, name=a.name, short_name=a.short_name, kind=a.kind)
+        for a in (await session.execute(select(Agency))).scalars()
+    }
+    codes = {
+        agency_id: code
+        for agency_id, code in (await session.execute(select(col(Agency.id), col(Agency.code))))
+    }
+    members: dict[str, list[str]] = {}
+    rows = await session.execute(
+        select(col(AgencyGroupMember.group_id), col(AgencyGroupMember.member_id))
+        .join(Agency, col(Agency.id) == col(AgencyGroupMember.member_id))
+        .order_by(col(AgencyGroupMember.group_id), col(Agency.sort_order), col(Agency.id))
+    )
+    for group_id, member_id in rows:
+        members.setdefault(codes[group_id], []).append(codes[member_id])
+    links: dict[int, dict[str, list[str]]] = {}
+    for event_id, agency_id, role in await session.execute(
+        select(
+            col(ReorganisationAgency.event_id),
+            col(ReorganisationAgency.agency_id),
+            col(ReorganisationAgency.role),
+        ).order_by(col(ReorganisationAgency.event_id), col(ReorganisationAgency.position))
+    ):
+        links.setdefault(event_id, {}).setdefault(role, []).append(codes[agency_id])
+    transfers: dict[int, list[TransferNode]] = {}
+    for row in (
+        await session.execute(
+            select(ReorganisationTransfer).order_by(
+                col(ReorganisationTransfer.event_id), col(ReorganisationTransfer.position)
+            )
+        )
+    ).scalars():
+        transfers.setdefault(row.event_id, []).append(
+            TransferNode(
+                items=frozenset(row.items),
+                from_=codes[row.from_agency_id] if row.from_agency_id else None,
+                to=codes[row.to_agency_id],
+                verified=row.verified,
+            )
+        )
+    events = []
+    for event in (
+        await session.execute(
+            select(Reorganisation).order_by(col(Reorganisation.date), col(Reorganisation.id))
+        )
+    ).scalars():
+        own = links.get(event.id or 0, {})
+        events.append(
+            EventNode(
+                code=event.code,
+                date=event.date,
+                kind=event.kind,
+                predecessors=tuple(own.get("predecessor", [])),
+                successors=tuple(own.get("successor", [])),
+                transfers=tuple(transfers.get(event.id or 0, [])),
+                step=EventStep(
+                    code=event.code,
+                    date=event.date,
+                    kind=event.kind,
+                    legal_basis=[b["number"] for b in event.legal_basis if b.get("number")],
+                    verified=event.verified,
+                ),
+            )
+        )
+    return Lineage(
+        agencies=agencies, members={g: tuple(m) for g, m in members.items()}, events=events
+    )
+
+
+_VERSION = text("SELECT version, txid FROM data_version")
+_CACHE: dict[str, tuple[Any, Lineage]] = {}
+
+
+async def load_lineage(session: AsyncSession) -> Lineage:
+    """The graph, from the process cache while the data version stands.
+
+    Read the version first, then the graph: a graph read after the version is as new as it
+    or newer, so an entry is never staler than its key. Not for a transaction that has just
+    changed the events itself (its changes are not in the version until it commits): that one
+    calls ``read_lineage``."""
+    version = tuple((await session.execute(_VERSION)).one())
+    bind: Any = session.get_bind()
+    key = bind.engine.url.render_as_string(hide_password=True)
+    cached = _CACHE.get(key)
+    if cached is not None and cached[0] == version:
+        return cached[1]
+    lineage = await read_lineage(session)
+    _CACHE[key] = (version, lineage)
+    return lineage
