@@ -88,6 +88,19 @@ async def draft(client: httpx.AsyncClient, team: dict[str, Account], *kinds: str
     return url
 
 
+async def listed(client: httpx.AsyncClient, url: str, account: Account) -> list[Any]:
+    """The rows a list route answers, whether it gives a plain list or a page of them."""
+    answer = (await client.get(url, headers=account.headers)).json()
+    rows: list[Any] = answer["items"] if isinstance(answer, dict) else answer
+    return rows
+
+
+async def first_upload_target(client: httpx.AsyncClient, officer: Account, url: str) -> str:
+    """The attachments URL of the draft's first task update."""
+    items = await listed(client, f"{url}/task-updates", officer)
+    return f"{url}/task-updates/{items[0]['id']}/attachments"
+
+
 def padded_comment(text: str, size: int) -> bytes:
     """A comment body of exactly `size` bytes: JSON padded with trailing whitespace."""
     body = orjson.dumps({"body": text})
@@ -178,7 +191,7 @@ async def test_a_body_at_the_limit_is_accepted(
         f"{url}/comments", headers=headers, content=padded_comment("quá", MiB + 1)
     )
     assert_problem(over, 413, "payload_too_large")
-    comments = (await client.get(f"{url}/comments", headers=officer.headers)).json()
+    comments = await listed(client, f"{url}/comments", officer)
     assert [c["comment"] for c in comments] == ["vừa đủ", "vừa đủ, gửi từng phần"]
 
 
@@ -213,8 +226,7 @@ async def test_upload_limit_is_the_attachment_limit(
 ) -> None:
     officer = team["officer"]
     url = await draft(client, team, "task-updates")
-    items = (await client.get(f"{url}/task-updates", headers=officer.headers)).json()
-    target = f"{url}/task-updates/{items[0]['id']}/attachments"
+    target = await first_upload_target(client, officer, url)
     image = png()
     limit = limits.attachment_max_bytes
     assert limit > limits.max_body_bytes  # uploads are not held to the JSON limit
@@ -248,8 +260,8 @@ async def test_upload_limit_is_the_attachment_limit(
     problem = assert_problem(response, 413, "payload_too_large")
     assert problem["detail"] == "Nội dung yêu cầu vượt quá giới hạn 8 KB."
     assert feed.pulled == (limit + ENVELOPE_BYTES - len(head)) // 4096 + 1
-    listed = (await client.get(target, headers=officer.headers)).json()
-    assert [a["filename"] for a in listed] == ["a.png"]
+    stored = await listed(client, target, officer)
+    assert [a["filename"] for a in stored] == ["a.png"]
 
 
 async def test_no_second_answer_once_a_response_has_started() -> None:
@@ -350,7 +362,7 @@ async def test_percent_00_in_json_text_is_ordinary_text(
         )
         assert response.status_code == 201, response.text
         assert response.json()["comment"] == text
-    comments = (await client.get(f"{url}/comments", headers=officer.headers)).json()
+    comments = await listed(client, f"{url}/comments", officer)
     assert [c["comment"] for c in comments] == [
         "100%00",
         "tiến độ 100%00 %00%",
@@ -377,7 +389,7 @@ async def test_nul_in_decoded_json_is_422(
     broken = await client.post(f"{url}/comments", headers=headers, content=b'{"body": "\\u0000"')
     assert_problem(broken, 422, "validation_error")
     assert broken.json()["errors"][0]["type"] == "json_invalid"
-    assert (await client.get(f"{url}/comments", headers=officer.headers)).json() == []
+    assert await listed(client, f"{url}/comments", officer) == []
 
 
 async def test_nul_in_decoded_form_fields_is_422(client: httpx.AsyncClient) -> None:
@@ -389,10 +401,6 @@ async def test_nul_in_decoded_form_fields_is_422(client: httpx.AsyncClient) -> N
         f"{API}/auth/token", headers=FORM, content=b"username=nobody&password=100%2500"
     )
     assert_problem(text, 400, "invalid_grant")
-    multipart = await client.post(
-        f"{API}/auth/token", files={"username": (None, b"a\0b"), "password": (None, b"x")}
-    )
-    assert_nul(multipart, "body")
 
 
 async def test_nul_in_decoded_path_and_query_is_422(client: httpx.AsyncClient) -> None:
@@ -403,3 +411,134 @@ async def test_nul_in_decoded_path_and_query_is_422(client: httpx.AsyncClient) -
     assert (await client.get(f"{API}/tasks/A%2500")).status_code == 404
     search = await client.get(f"{API}/search", params={"q": "100%00"})
     assert search.status_code == 200, search.text
+
+
+# Media types the app reads as text: multipart only for uploads, JSON only in UTF-8 -------
+
+UNSUPPORTED = "unsupported_media_type"
+
+
+async def count_rows(sessionmaker: Any, sql: str, **params: Any) -> int:
+    from sqlalchemy import text
+
+    async with sessionmaker() as session:
+        return int((await session.execute(text(sql), params)).scalar_one())
+
+
+def multipart_body(boundary: str, fields: dict[str, bytes]) -> bytes:
+    parts = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'.encode()
+        + value
+        + b"\r\n"
+        for name, value in fields.items()
+    ]
+    return b"".join(parts) + f"--{boundary}--\r\n".encode()
+
+
+@pytest.mark.parametrize(
+    ("charset", "username"),
+    [
+        ("", b"admin\0"),
+        ("; charset=utf-8", b"admin"),
+        ("; charset=utf-7", b"+AAA-admin"),  # Starlette would decode "+AAA-" to a NUL
+        ("; charset=unicode_escape", b"\\x00admin"),
+    ],
+)
+async def test_multipart_outside_the_uploads_is_415(
+    client: httpx.AsyncClient, sessionmaker: Any, charset: str, username: bytes
+) -> None:
+    """No route but the evidence uploads documents a multipart body: whatever its charset
+    (through which the form parser could decode a NUL), it is refused before it is parsed,
+    and nothing is counted against the account or the address."""
+    before = await count_rows(sessionmaker, "SELECT count(*) FROM login_throttles")
+    body = multipart_body("XX", {"username": username, "password": b"Sai-mat-khau-1"})
+    for lang, detail in (
+        ("vi", "Tuyến này không nhận nội dung multipart/form-data; hãy gửi dạng được mô tả."),
+        ("en", "This route does not take a multipart/form-data body; send the documented type."),
+    ):
+        response = await client.post(
+            f"{API}/auth/token",
+            headers={
+                "Content-Type": f"multipart/form-data; boundary=XX{charset}",
+                "Accept-Language": lang,
+            },
+            content=body,
+        )
+        problem = assert_problem(response, 415, UNSUPPORTED)
+        assert problem["detail"] == detail
+    assert await count_rows(sessionmaker, "SELECT count(*) FROM login_throttles") == before
+
+
+async def test_an_upload_in_another_charset_than_utf8_is_415(
+    client: httpx.AsyncClient, team: dict[str, Account]
+) -> None:
+    officer = team["officer"]
+    url = await draft(client, team, "task-updates")
+    target = await first_upload_target(client, officer, url)
+    image = png()
+    body = (
+        b'--XX\r\nContent-Disposition: form-data; name="file"; filename="+AAA-a.png"\r\n'
+        b"Content-Type: image/png\r\n\r\n" + image + b"\r\n--XX--\r\n"
+    )
+    for charset in ("utf-7", "unicode_escape", "latin-1"):
+        refused = await client.post(
+            target,
+            headers={
+                **officer.headers,
+                "Content-Type": f"multipart/form-data; boundary=XX; charset={charset}",
+            },
+            content=body,
+        )
+        problem = assert_problem(refused, 415, UNSUPPORTED)
+        assert problem["detail"] == "Tệp tải lên phải dùng bảng mã UTF-8 (charset=utf-8)."
+    assert await listed(client, target, officer) == []
+    for index, charset in enumerate(("", "; charset=utf-8", '; charset="UTF-8"')):
+        multipart = f"multipart/form-data; boundary=XX{charset}"
+        stored = await client.post(
+            target,
+            headers={**officer.headers, "Content-Type": multipart},
+            content=body.replace(b"\r\n--XX--", b"\0" * index + b"\r\n--XX--"),  # new content
+        )
+        assert stored.status_code == 201, stored.text
+        assert stored.json()["filename"] == "+AAA-a.png"
+
+
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be", "utf-16", "utf-32", "utf-32-le"])
+async def test_json_in_another_encoding_than_utf8_is_415(
+    client: httpx.AsyncClient, sessionmaker: Any, accounts: dict[str, Account], encoding: str
+) -> None:
+    """RFC 8259 JSON is UTF-8. The standard parser would guess UTF-16 or UTF-32 from the
+    zero bytes, where the `\\u0000` escape no longer appears as such: refused, with or
+    without a NUL, before anything is stored."""
+    admin = accounts["admin"]
+    username = f"enc.{secrets.token_hex(4)}"
+    user = {
+        "username": username,
+        "full_name": "a\u0000b",
+        "password": "Mot-mat-khau-dai-2358",
+        "agency": "SYT",
+        "role": "officer",
+    }
+    for full_name in ("a\\u0000b", "Phạm Văn C"):
+        text = orjson.dumps({**user, "full_name": "PLACEHOLDER"}).decode()
+        raw = text.replace("PLACEHOLDER", full_name).encode(encoding)
+        for lang, detail in (
+            ("vi", "Nội dung JSON phải được mã hoá UTF-8."),
+            ("en", "A JSON body must be encoded in UTF-8."),
+        ):
+            response = await client.post(
+                f"{API}/users",
+                headers={**admin.headers, **JSON, "Accept-Language": lang},
+                content=raw,
+            )
+            problem = assert_problem(response, 415, UNSUPPORTED)
+            assert problem["detail"] == detail
+    users = "SELECT count(*) FROM users WHERE username = :name"
+    assert await count_rows(sessionmaker, users, name=username) == 0
+    # UTF-8, with or without a byte order mark (RFC 8259 §8.1 lets parsers ignore it).
+    for bom in (b"", b"\xef\xbb\xbf"):
+        fine = {**user, "username": f"{username}{len(bom)}", "full_name": "Phạm Văn C"}
+        created = await client.post(
+            f"{API}/users", headers={**admin.headers, **JSON}, content=bom + orjson.dumps(fine)
+        )
+        assert created.status_code == 201, created.text

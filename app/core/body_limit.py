@@ -14,6 +14,16 @@ multipart envelope (the upload code then applies the exact file limit itself).
   after it. Whatever the app then tries to answer is dropped, and ``BodyTooLargeError`` ends
   here.
 
+- While the body is incomplete, each pull waits at most ``http_body_timeout_seconds`` for
+  the client: a client that sent its headers and then stops (no byte for that long) gets a
+  408 with ``Connection: close`` the same way (``BodyTimeoutError`` raised into the app), and
+  uvicorn closes the connection after it, freeing its slot towards the concurrency limit.
+  The deadline is on silence, not on the whole body, so a slow upload that keeps arriving
+  is read; and once the body is complete (or the client gone) pulls wait without limit, as
+  an app waiting for ``http.disconnect`` must. A body the app never pulls is the server's:
+  after the answer, the head timer of app.core.serving closes a connection that sends
+  nothing more.
+
 The rest of an unread body is left to the server: uvicorn reads and discards it after the
 answer, and the connection then serves the next request. The 413 deliberately does not
 close the connection: closing it while the client is still sending makes the kernel reset
@@ -21,25 +31,32 @@ it, and clients that read only after sending all (httpx's async client, for one)
 the 413 and see a reset. Discarding costs the server little per byte and nothing in the app.
 """
 
+import asyncio
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from fastapi.routing import APIRoute, iter_route_contexts
-from starlette.requests import Request
 from starlette.routing import BaseRoute, compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core.config import Settings
-from app.core.errors import PayloadTooLargeError, problem_response
-from app.core.i18n import negotiate
+from app.core.errors import AppError, PayloadTooLargeError, RequestTimeoutError, send_problem
 from app.core.storage import ENVELOPE_BYTES
 
 MULTIPART = "multipart/form-data"
 
 
-class BodyTooLargeError(Exception):
-    """Raised into the app by ``receive`` once the body passed its limit; the 413 is sent."""
+class BodyAbortedError(Exception):
+    """Raised into the app by ``receive`` once this layer has answered for the body."""
+
+
+class BodyTooLargeError(BodyAbortedError):
+    """The body passed its limit; the 413 is sent."""
+
+
+class BodyTimeoutError(BodyAbortedError):
+    """No byte of the body arrived within the body timeout; the 408 is sent."""
 
 
 @dataclass(frozen=True)
@@ -121,56 +138,55 @@ class BodyLimitMiddleware:
         limit = self.limit(scope)
         declared = declared_length(scope)
         if declared is not None and declared > limit.allowed:
-            await _refuse(scope, send, limit)
+            await send_problem(scope, send, PayloadTooLargeError(limit.shown))
             return
+        timeout = current_settings(scope, self.settings).http_body_timeout_seconds
 
         received = 0
+        complete = False  # the whole body (or the disconnect) has been pulled
         started = False  # the app has begun its own answer
-        tripped = False  # the limit was passed: the answer, if any, is ours
+        # Set once this layer answers for the body: the answer, if any, is ours.
+        tripped: BodyAbortedError | None = None
+
+        async def trip(error: BodyAbortedError, answer: AppError) -> BodyAbortedError:
+            nonlocal tripped
+            tripped = error
+            if not started:
+                await send_problem(scope, send, answer)
+            return error
 
         async def limited_receive() -> Message:
-            nonlocal received, tripped
-            if tripped:
-                raise BodyTooLargeError()
-            message = await receive()
+            nonlocal received, complete
+            if tripped is not None:
+                raise type(tripped)()
+            if complete:
+                return await receive()
+            try:
+                async with asyncio.timeout(timeout):
+                    message = await receive()
+            except TimeoutError:
+                raise await trip(BodyTimeoutError(), RequestTimeoutError(timeout)) from None
+            if message["type"] != "http.request" or not message.get("more_body", False):
+                complete = True
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit.allowed:
-                    tripped = True
-                    if not started:
-                        await _refuse(scope, send, limit)
-                    raise BodyTooLargeError()
+                    raise await trip(BodyTooLargeError(), PayloadTooLargeError(limit.shown))
             return message
 
         async def guarded_send(message: Message) -> None:
             nonlocal started
-            if tripped and not started:
-                return  # the 413 went out; drop the app's answer to the failed read
+            if tripped is not None and not started:
+                return  # our answer went out; drop the app's answer to the failed read
             if message["type"] == "http.response.start":
                 started = True
             await send(message)
 
         try:
             await self.app(scope, limited_receive, guarded_send)
-        except BodyTooLargeError:
-            if not tripped:
+        except BodyAbortedError:
+            if tripped is None:
                 raise
         except BaseExceptionGroup as group:  # raised inside a task group of the app
-            if not tripped or group.split(BodyTooLargeError)[1] is not None:
+            if tripped is None or group.split(BodyAbortedError)[1] is not None:
                 raise
-
-
-async def _refuse(scope: Scope, send: Send, limit: Limit) -> None:
-    async def no_body() -> Message:
-        return {"type": "http.disconnect"}
-
-    request = Request(scope, no_body)
-    lang = negotiate(request.headers.get("accept-language"))
-    response = problem_response(
-        request,
-        status=413,
-        code=PayloadTooLargeError.code,
-        detail=PayloadTooLargeError(limit.shown).detail(lang),
-        lang=lang,
-    )
-    await response(scope, no_body, send)

@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     # flight get shutdown_grace seconds to finish.
     http_keep_alive_seconds: int = Field(default=5, ge=1, le=3600)
     http_header_timeout_seconds: float = Field(default=10.0, gt=0, le=3600)
+    # A request whose body stops arriving (no byte for this long while the app waits for
+    # it) is answered 408 and its connection closed (app/core/body_limit.py).
+    http_body_timeout_seconds: float = Field(default=20.0, gt=0, le=3600)
     http_limit_concurrency: int = Field(default=1000, ge=0)
     shutdown_grace_seconds: int = Field(default=30, ge=1, le=3600)
     db_pool_size: int = Field(default=5, ge=1, le=100)

@@ -7,6 +7,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import Message, Scope, Send
 
 from app.core.i18n import Lang, negotiate, translate
 from app.core.json import dumps
@@ -35,6 +36,10 @@ class AppError(Exception):
         self.headers: dict[str, str] = {}
         # Extra members of the problem (RFC 9457 §3.2), e.g. the versions of a 412.
         self.extensions: dict[str, Any] = {}
+
+    def problem_errors(self, lang: Lang) -> list[dict[str, Any]] | None:
+        """The problem's per-field `errors` member, if it has one."""
+        return None
 
     def detail(self, lang: Lang) -> str | None:
         if self.detail_key is None:
@@ -87,6 +92,24 @@ class DatabaseUnavailableError(ServiceUnavailableError):
 
     def __str__(self) -> str:
         return f"database unavailable: {self.reason}" if self.reason else "database unavailable"
+
+    @classmethod
+    def retry_after(cls, seconds: int) -> "DatabaseUnavailableError":
+        """The client's answer: retry in `seconds`; never kept by a cache."""
+        error = cls()
+        error.params = {"seconds": seconds}
+        error.headers.update({"Retry-After": str(seconds), "Cache-Control": "no-store"})
+        return error
+
+
+class ServerBusyError(ServiceUnavailableError):
+    """Past the server's concurrency limit (app.core.serving), before the app runs."""
+
+    code = "server_busy"
+
+    def __init__(self, seconds: int) -> None:
+        super().__init__("server_busy.detail", seconds=seconds)
+        self.headers["Retry-After"] = str(seconds)
 
 
 class UnauthorizedError(AppError):
@@ -162,6 +185,30 @@ class PreconditionRequiredError(AppError):
     detail_key = "precondition_required.detail"
 
 
+class RequestTimeoutError(AppError):
+    """No byte of the request body arrived for the body timeout (app.core.body_limit). The
+    connection is closed after the answer (RFC 9110 §15.5.9): the rest of the body, if it
+    ever comes, would be read as a new request."""
+
+    status = 408
+    code = "request_timeout"
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__("request_timeout.detail", seconds=f"{seconds:g}")
+        self.headers["Connection"] = "close"
+
+
+class UnsupportedMediaTypeError(AppError):
+    """A body in a media type or character encoding the route does not read (app.core.
+    hygiene): refused before anything parses it."""
+
+    status = 415
+    code = "unsupported_media_type"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"unsupported_media_type.{reason}")
+
+
 class PayloadTooLargeError(AppError):
     """A request body (an upload or any other) past its configured size limit; reading
     stops as soon as it is exceeded."""
@@ -200,6 +247,17 @@ class FieldValidationError(AppError):
         self.field_errors = [(location, field, rule) for field, rule in field_errors]
         self.params = params  # for the messages' placeholders
 
+    def problem_errors(self, lang: Lang) -> list[dict[str, Any]]:
+        return [
+            {
+                "loc": [where, field],
+                "field": field,
+                "type": rule,
+                "message": translate(f"field.{rule}", lang, **self.params),
+            }
+            for where, field, rule in self.field_errors
+        ]
+
 
 def request_id_of(request: Request) -> str | None:
     value = getattr(request.state, "request_id", None)
@@ -234,6 +292,33 @@ def problem_response(
     return Response(body, status_code=status, media_type=PROBLEM_CONTENT_TYPE, headers=all_headers)
 
 
+def error_response(request: Request, exc: AppError) -> Response:
+    """The problem for an AppError, in the language the request asks for: the one way an
+    error is rendered, by the handlers inside the app and the ASGI layers outside it."""
+    lang = negotiate(request.headers.get("accept-language"))
+    return problem_response(
+        request,
+        status=exc.status,
+        code=exc.code,
+        detail=exc.detail(lang),
+        lang=lang,
+        headers=exc.headers,
+        errors=exc.problem_errors(lang),
+        oauth2=exc.oauth2,
+        extensions=exc.extensions,
+    )
+
+
+async def _no_body() -> Message:
+    return {"type": "http.disconnect"}
+
+
+async def send_problem(scope: Scope, send: Send, exc: AppError) -> None:
+    """Answer with `exc`'s problem from an ASGI layer (outside the app's handlers). Nothing
+    of the request body is read."""
+    await error_response(Request(scope, _no_body), exc)(scope, _no_body, send)
+
+
 def _field_errors(exc: RequestValidationError, lang: Lang) -> list[dict[str, Any]]:
     result = []
     for error in exc.errors():
@@ -266,29 +351,7 @@ _KNOWN_FIELD_KEYS = {
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def _app_error(request: Request, exc: AppError) -> Response:
-        lang = negotiate(request.headers.get("accept-language"))
-        errors = None
-        if isinstance(exc, FieldValidationError):
-            errors = [
-                {
-                    "loc": [where, field],
-                    "field": field,
-                    "type": rule,
-                    "message": translate(f"field.{rule}", lang, **exc.params),
-                }
-                for where, field, rule in exc.field_errors
-            ]
-        return problem_response(
-            request,
-            status=exc.status,
-            code=exc.code,
-            detail=exc.detail(lang),
-            lang=lang,
-            headers=exc.headers,
-            errors=errors,
-            oauth2=exc.oauth2,
-            extensions=exc.extensions,
-        )
+        return error_response(request, exc)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> Response:

@@ -8,25 +8,60 @@ decoding, the fields of a form after form decoding. ``%00`` inside JSON text is 
 ``%2500`` in a query is the text ``%00``: neither is refused. Every check is linear in the
 input, and bodies are bounded before they get here (app.core.body_limit). Evidence uploads
 are left to the upload code, which never stores a name with control characters.
+
+Bodies whose decoding the check could not follow are refused with 415
+`unsupported_media_type` before anything parses them:
+- multipart/form-data anywhere but the evidence uploads (the only routes that document
+  it): Starlette's form parser decodes field names and values with whatever ``charset=``
+  the Content-Type names (``utf-7``, ``unicode_escape``...), in which NUL has many spellings;
+- an evidence upload whose Content-Type names a charset other than UTF-8: the upload code
+  reads the file name as UTF-8, so any other declared charset would be misread;
+- JSON not in UTF-8 (RFC 8259 §8.1; a UTF-8 byte order mark is ignored, as the parser
+  does): the parser guesses UTF-16 or UTF-32 from zero bytes, where the ``\u0000`` escape
+  no longer appears as such.
+Media types are parsed as the framework parses them (python-multipart's
+``parse_options_header`` for forms, FastAPI's own test for JSON), so that the check and the
+app never disagree on what a body is.
 """
 
+import codecs
+import email.message
 import json
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
 import orjson
-from starlette.requests import Request
+from python_multipart.multipart import parse_options_header
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core.body_limit import UploadRoutes
-from app.core.errors import problem_response
-from app.core.i18n import negotiate, translate
+from app.core.errors import AppError, UnsupportedMediaTypeError, send_problem
+from app.core.i18n import Lang, translate
 
 NUL = "\x00"
 # Only this escape can put a NUL into a decoded JSON string: a raw NUL byte is not valid JSON
 # (control characters must be escaped), and hex digits 0 have no case.
 _JSON_NUL_ESCAPE = b"\\u0000"
+
+
+class NulCharacterError(AppError):
+    """The decoded path, query or body holds a NUL, which PostgreSQL text cannot store
+    (app.core.hygiene); `where` is the part of the request."""
+
+    status = 422
+    code = "validation_error"
+    detail_key = "validation_error.detail"
+
+    def __init__(self, where: str) -> None:
+        super().__init__()
+        self.where = where
+
+    def problem_errors(self, lang: Lang) -> list[dict[str, Any]]:
+        message = translate("field.nul_character", lang)
+        return [
+            {"loc": [self.where], "field": self.where, "type": "nul_character", "message": message}
+        ]
 
 
 def _json_strings_have_nul(value: Any) -> bool:
@@ -70,29 +105,48 @@ def form_has_nul(body: bytes) -> bool:
     return b"\x00" in unquote_to_bytes(body)
 
 
-def _media_type(scope: Scope) -> str:
-    for name, value in scope["headers"]:
-        if name == b"content-type":
-            media_type: str = value.decode("latin-1").split(";", 1)[0].strip().lower()
-            return media_type
-    return ""
-
-
 def raw_has_nul(body: bytes) -> bool:
     return b"\x00" in body
 
 
-def _body_check(media_type: str) -> Callable[[bytes], bool] | None:
-    """The check for a body of this media type, or None when the app sees no text in it."""
-    if media_type == "application/json" or (
-        media_type.startswith("application/") and media_type.endswith("+json")
-    ):
-        return json_has_nul
-    if media_type == "application/x-www-form-urlencoded":
+def json_not_utf8(body: bytes) -> bool:
+    """Whether the standard parser would read this body in another encoding than UTF-8."""
+    return json.detect_encoding(body) not in ("utf-8", "utf-8-sig")
+
+
+def _content_type(scope: Scope) -> str:
+    """The first Content-Type, as Starlette's ``request.headers`` gives it to the app."""
+    for name, value in scope["headers"]:
+        if name == b"content-type":
+            content_type: str = value.decode("latin-1")
+            return content_type
+    return ""
+
+
+def _is_json(content_type: str) -> bool:
+    """FastAPI's own test (fastapi.routing): a body is parsed as JSON exactly then."""
+    message = email.message.Message()
+    message["content-type"] = content_type
+    subtype = message.get_content_subtype()
+    return message.get_content_maintype() == "application" and (
+        subtype == "json" or subtype.endswith("+json")
+    )
+
+
+def _is_utf8(charset: bytes) -> bool:
+    try:
+        return codecs.lookup(charset.decode("latin-1")).name == "utf-8"
+    except LookupError:
+        return False
+
+
+def _body_check(media_type: bytes) -> Callable[[bytes], bool] | None:
+    """The check for a (non-JSON) body of this media type, or None when the app sees no
+    text in it."""
+    if media_type == b"application/x-www-form-urlencoded":
         return form_has_nul
-    if media_type.startswith("text/") or media_type == "multipart/form-data":
-        # Fields and text reach the app byte for byte.
-        return raw_has_nul
+    if media_type.startswith(b"text/"):
+        return raw_has_nul  # text reaches the app byte for byte
     return None
 
 
@@ -106,13 +160,23 @@ class RejectNulMiddleware:
             await self.app(scope, receive, send)
             return
         if NUL in scope["path"]:  # the server has percent-decoded it
-            await self._reject(scope, receive, send, "path")
+            await send_problem(scope, send, NulCharacterError("path"))
             return
         if b"\x00" in unquote_to_bytes(scope.get("query_string", b"")):
-            await self._reject(scope, receive, send, "query")
+            await send_problem(scope, send, NulCharacterError("query"))
             return
-        check = _body_check(_media_type(scope))
-        if check is None or self.uploads.match(scope):
+        content_type = _content_type(scope)
+        media_type, options = parse_options_header(content_type)
+        if media_type == b"multipart/form-data":
+            refusal = self._multipart_refusal(scope, options)
+            if refusal is not None:
+                await send_problem(scope, send, refusal)
+            else:
+                await self.app(scope, receive, send)  # the upload code reads it
+            return
+        is_json = _is_json(content_type)
+        check = json_has_nul if is_json else _body_check(media_type)
+        if check is None:
             await self.app(scope, receive, send)
             return
         # Bounded by the body limit: read it whole, check, then replay it to the app.
@@ -126,8 +190,11 @@ class RejectNulMiddleware:
             chunks.append(message.get("body", b""))
             more = message.get("more_body", False)
         body = b"".join(chunks)
+        if is_json and json_not_utf8(body):
+            await send_problem(scope, send, UnsupportedMediaTypeError("json_encoding"))
+            return
         if check(body):
-            await self._reject(scope, receive, send, "body")
+            await send_problem(scope, send, NulCharacterError("body"))
             return
         sent = False
 
@@ -140,22 +207,10 @@ class RejectNulMiddleware:
 
         await self.app(scope, replay, send)
 
-    async def _reject(self, scope: Scope, receive: Receive, send: Send, where: str) -> None:
-        request = Request(scope, receive)
-        lang = negotiate(request.headers.get("accept-language"))
-        response = problem_response(
-            request,
-            status=422,
-            code="validation_error",
-            detail=translate("validation_error.detail", lang),
-            lang=lang,
-            errors=[
-                {
-                    "loc": [where],
-                    "field": where,
-                    "type": "nul_character",
-                    "message": translate("field.nul_character", lang),
-                }
-            ],
-        )
-        await response(scope, receive, send)
+    def _multipart_refusal(self, scope: Scope, options: dict[bytes, bytes]) -> AppError | None:
+        if not self.uploads.match(scope):
+            return UnsupportedMediaTypeError("multipart")
+        charset = options.get(b"charset")
+        if charset is not None and not _is_utf8(charset):
+            return UnsupportedMediaTypeError("upload_charset")
+        return None

@@ -43,6 +43,28 @@ MESSAGES: dict[str, dict[Lang, str]] = {
         "vi": "Nội dung yêu cầu vượt quá giới hạn {limit}.",
         "en": "The request body exceeds the limit of {limit}.",
     },
+    "request_timeout": {"vi": "Hết thời gian chờ yêu cầu", "en": "Request timeout"},
+    "request_timeout.detail": {
+        "vi": "Không nhận thêm được phần nào của nội dung yêu cầu trong {seconds} giây; "
+        "hãy gửi lại yêu cầu.",
+        "en": "No part of the request body arrived for {seconds} seconds; send the request again.",
+    },
+    "unsupported_media_type": {
+        "vi": "Kiểu nội dung không được hỗ trợ",
+        "en": "Unsupported media type",
+    },
+    "unsupported_media_type.multipart": {
+        "vi": "Tuyến này không nhận nội dung multipart/form-data; hãy gửi dạng được mô tả.",
+        "en": "This route does not take a multipart/form-data body; send the documented type.",
+    },
+    "unsupported_media_type.upload_charset": {
+        "vi": "Tệp tải lên phải dùng bảng mã UTF-8 (charset=utf-8).",
+        "en": "An upload must use the UTF-8 character set (charset=utf-8).",
+    },
+    "unsupported_media_type.json_encoding": {
+        "vi": "Nội dung JSON phải được mã hoá UTF-8.",
+        "en": "A JSON body must be encoded in UTF-8.",
+    },
     # Details.
     "unauthorized.missing": {
         "vi": "Cần đăng nhập: gửi mã truy cập trong tiêu đề Authorization.",

@@ -13,7 +13,12 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute, iter_route_contexts
 
 from app.core.config import Settings
-from app.core.errors import PROBLEM_CONTENT_TYPE, AppError, PayloadTooLargeError
+from app.core.errors import (
+    PROBLEM_CONTENT_TYPE,
+    AppError,
+    PayloadTooLargeError,
+    RequestTimeoutError,
+)
 from app.core.i18n import MESSAGES, translate
 from app.schemas.problems import Problem
 
@@ -23,10 +28,14 @@ _DESCRIPTIONS = {
     401: "Missing or invalid credentials.",
     403: "The caller lacks the permission.",
     404: "No such object, or one the caller may not see.",
+    408: "No part of the request body arrived for `DXPLAN_HTTP_BODY_TIMEOUT_SECONDS`; the "
+    "connection is closed after this answer.",
     409: "Conflict with the current state.",
     412: "If-Match does not match the current version.",
     413: "The request body exceeds its size limit (`DXPLAN_MAX_BODY_BYTES`; an evidence upload: "
     "`DXPLAN_ATTACHMENT_MAX_BYTES`).",
+    415: "A body this route does not read: multipart/form-data anywhere but an evidence "
+    "upload, an upload whose `charset` is not UTF-8, JSON not encoded in UTF-8.",
     422: "Invalid parameters or body; each bad field is listed in `errors`.",
     428: "If-Match is required.",
     429: "Too many requests; see Retry-After.",
@@ -82,12 +91,18 @@ _PROBLEMS: dict[int, _Problem] = {
     403: ("forbidden", "forbidden.detail", {}),
     404: ("not_found", "not_found.entity", {}),
     409: ("conflict", "conflict.invalid_state", {}),
+    408: (
+        "request_timeout",
+        "request_timeout.detail",
+        RequestTimeoutError(Settings.model_fields["http_body_timeout_seconds"].default).params,
+    ),
     412: ("precondition_failed", "precondition_failed.detail", {}),
     413: (
         "payload_too_large",
         "payload_too_large.detail",
         PayloadTooLargeError(Settings.model_fields["max_body_bytes"].default).params,
     ),
+    415: ("unsupported_media_type", "unsupported_media_type.multipart", {}),
     422: ("validation_error", "validation_error.detail", {}),
     428: ("precondition_required", "precondition_required.detail", {}),
     429: ("too_many_requests", "too_many_requests.detail", {"seconds": 60}),
@@ -307,6 +322,10 @@ class _Examples:
         elif status == 413 and MULTIPART_MEDIA in _body_media(operation):
             upload_limit = Settings.model_fields["attachment_max_bytes"].default
             params = PayloadTooLargeError(upload_limit).params
+        elif status == 415 and MULTIPART_MEDIA in _body_media(operation):
+            key = "unsupported_media_type.upload_charset"
+        elif status == 415 and JSON_MEDIA in _body_media(operation):
+            key = "unsupported_media_type.json_encoding"
         elif status == 409 and not overridden:
             if _ITEM_CREATE.match(operation_id):
                 key = "conflict.item_exists"
@@ -496,8 +515,11 @@ def _finish(app: FastAPI, schema: dict[str, Any]) -> None:
                     if text:
                         parameter["description"] = text
             responses = operation.setdefault("responses", {})
-            if "requestBody" in operation:  # bounded before it is read (app.core.body_limit)
-                responses.setdefault("413", {"description": _DESCRIPTIONS[413]})
+            if "requestBody" in operation:
+                # Bounded before it is read, in size and time (app.core.body_limit); in a
+                # media type and encoding the NUL rule can check (app.core.hygiene).
+                for refusal in (408, 413, 415):
+                    responses.setdefault(str(refusal), {"description": _DESCRIPTIONS[refusal]})
             if (path, method) in database:
                 responses.setdefault("503", {"description": _DESCRIPTIONS[503]})
             if "503" in responses:

@@ -44,8 +44,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.pool import ConnectionPoolEntry
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.core.errors import DatabaseUnavailableError, problem_response
-from app.core.i18n import negotiate, translate
+from app.core.errors import DatabaseUnavailableError, error_response
 
 logger = logging.getLogger("app.outage")
 
@@ -175,15 +174,7 @@ def unavailable_response(request: Request, exc: BaseException) -> Response:
     if monitor is not None:
         monitor.failed(exc)
     seconds: int = request.app.state.settings.db_retry_after_seconds
-    lang = negotiate(request.headers.get("accept-language"))
-    return problem_response(
-        request,
-        status=DatabaseUnavailableError.status,
-        code=DatabaseUnavailableError.code,
-        detail=translate("database_unavailable.detail", lang, seconds=seconds),
-        lang=lang,
-        headers={"Retry-After": str(seconds), "Cache-Control": "no-store"},
-    )
+    return error_response(request, DatabaseUnavailableError.retry_after(seconds))
 
 
 async def _database_error(request: Request, exc: Exception) -> Response:

@@ -26,8 +26,11 @@ Network = IPv4Network | IPv6Network
 
 
 def parse_address(value: str) -> Address | None:
-    """An address from a peer or header entry (``1.2.3.4``, ``1.2.3.4:80``, ``[::1]:80``),
-    IPv4-mapped IPv6 unwrapped, so one client is always written the same way."""
+    """An address from a peer, a header entry or a URL's host (``1.2.3.4``, ``1.2.3.4:80``,
+    ``[::1]:80``, ``[::1]``), IPv4-mapped IPv6 unwrapped, so one client is always written the
+    same way and a mapped address is judged as the IPv4 address it is; None when the value
+    is not an address (a host name). The one IP parser: throttling, audit and webhook
+    destinations all use it."""
     value = value.strip()
     if value.startswith("["):
         value = value[1 : value.find("]")] if "]" in value else ""

@@ -5,20 +5,19 @@ timeout, and never times out a request head: a client that sends a byte every fe
 or connects and sends nothing, holds its socket (and a slot towards the concurrency limit)
 for ever. ``HeadTimeoutProtocol`` closes a connection whose request head (request line and
 headers) is not complete within ``DXPLAN_HTTP_HEADER_TIMEOUT_SECONDS`` of the connection or
-of the previous response. Bodies are not covered: the body limits bound those.
+of the previous response. Bodies are bounded by app.core.body_limit: in size, and in time
+(408 once no byte has come for ``DXPLAN_HTTP_BODY_TIMEOUT_SECONDS`` while the app waits).
 """
 
 import asyncio
 from typing import Any
 
-from starlette.requests import Request
 from starlette.types import Receive, Scope, Send
 from uvicorn.protocols.http import httptools_impl
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from app.core.config import Settings, get_settings
-from app.core.errors import problem_response
-from app.core.i18n import negotiate, translate
+from app.core.errors import ServerBusyError, send_problem
 
 BUSY_RETRY_AFTER_SECONDS = 1
 
@@ -26,18 +25,7 @@ BUSY_RETRY_AFTER_SECONDS = 1
 async def server_busy(scope: Scope, receive: Receive, send: Send) -> None:
     """uvicorn's answer past `limit_concurrency`, as problem details with Retry-After
     instead of its plain-text "Service Unavailable", so clients handle it like any 503."""
-    request = Request(scope, receive)
-    lang = negotiate(request.headers.get("accept-language"))
-    seconds = BUSY_RETRY_AFTER_SECONDS
-    response = problem_response(
-        request,
-        status=503,
-        code="server_busy",
-        detail=translate("server_busy.detail", lang, seconds=seconds),
-        lang=lang,
-        headers={"Retry-After": str(seconds)},
-    )
-    await response(scope, receive, send)
+    await send_problem(scope, send, ServerBusyError(BUSY_RETRY_AFTER_SECONDS))
 
 
 # uvicorn looks this name up in its protocol module for every request over the limit.

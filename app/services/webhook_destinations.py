@@ -19,14 +19,13 @@ provincial network; nothing else is configurable.
 import asyncio
 import socket
 from collections.abc import Sequence
-from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address
+from ipaddress import IPv4Address, IPv6Address, IPv6Network, ip_address
 
 import httpx
 
 from app.core.errors import FieldValidationError
-
-IPAddress = IPv4Address | IPv6Address
-Network = IPv4Network | IPv6Network
+from app.core.proxies import Address as IPAddress
+from app.core.proxies import Network, parse_address
 
 # The NAT64 well-known prefix (RFC 6052): its last 32 bits are an IPv4 address a
 # translator would connect to.
@@ -83,13 +82,6 @@ def permitted(address: IPAddress, allowed: Sequence[Network]) -> bool:
     return all(_public(a) for a in (address, *embedded))
 
 
-def literal(host: str) -> IPAddress | None:
-    try:
-        return ip_address(host.strip("[]"))
-    except ValueError:
-        return None
-
-
 async def resolve(host: str, port: int) -> list[IPAddress]:
     """Every address the system resolver gives for `host` (A and AAAA), in its order.
     Tests replace this function: they never ask a DNS server."""
@@ -100,7 +92,7 @@ async def resolve(host: str, port: int) -> list[IPAddress]:
 async def checked_addresses(host: str, port: int, allowed: Sequence[Network]) -> list[IPAddress]:
     """The addresses to connect to for `host`, every one of them permitted; else
     `DestinationBlockedError`. Resolution failures raise OSError (socket.gaierror)."""
-    found = literal(host)
+    found = parse_address(host)  # a literal address; an IPv4-mapped one as its IPv4
     addresses = [found] if found is not None else await resolve(host, port)
     if not addresses:
         raise socket.gaierror(socket.EAI_NONAME, "no address")
