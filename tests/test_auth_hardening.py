@@ -97,7 +97,7 @@ async def uvicorn_options_of_dxplan_serve(monkeypatch: pytest.MonkeyPatch, setti
     monkeypatch.setattr(cli, "_migrate", lambda _: None)
     monkeypatch.setattr(cli, "run_seed", no_seed)
     monkeypatch.setattr(uvicorn, "run", lambda *_, **kwargs: captured.update(kwargs))
-    args = argparse.Namespace(host=None, port=None, workers=None)
+    args = argparse.Namespace(host=None, port=None, workers=None, setup_log=None)
     await asyncio.to_thread(cli.cmd_serve, args)  # it runs its own event loop
     return captured
 
