@@ -1,11 +1,12 @@
 """Public read API behaviour: lists, filters, search, paging, errors, languages, health."""
 
+import re
 from typing import Any
 
 import httpx
 import pytest
 
-from app.core.pagination import encode_cursor
+from app.core.pagination import decode_cursor, encode_cursor
 
 API = "/api/v1"
 PROBLEM = "application/problem+json"
@@ -168,19 +169,45 @@ async def test_validation_messages_are_translated(client: httpx.AsyncClient) -> 
     assert en["errors"][0]["message"] == "Must be greater than or equal to 1."
 
 
-async def test_cursors_cannot_be_forged_or_reused_across_lists(
+async def test_every_cursor_the_contract_admits_is_a_position(
     client: httpx.AsyncClient,
 ) -> None:
+    """A cursor is a position in the list's sort order: what the server issues matches the
+    contract's pattern, every value of that pattern serves the page after it (none is
+    refused, so a client or a fuzzer that obeys the contract is never turned away), and
+    anything else, a truncated or garbled cursor included, is 422 `invalid_cursor`."""
+    spec = (await client.get("/openapi.json")).json()
+    [parameter] = [
+        p for p in spec["paths"]["/api/v1/tasks"]["get"]["parameters"] if p["name"] == "cursor"
+    ]
+    pattern = parameter["schema"]["pattern"]
     first = (await client.get(f"{API}/tasks", params={"limit": 5})).json()
     cursor = first["next_cursor"]
-    body, _, checksum = cursor.partition(".")
-    tampered = body + "." + ("0" if checksum[0] != "0" else "1") + checksum[1:]
-    for bad in (tampered, cursor[:-1], encode_cursor("indicators", (1, 1)), "." + checksum):
+    assert re.search(pattern, cursor), cursor
+    assert cursor == encode_cursor("tasks", decode_cursor("tasks", cursor) or (0, 0))
+    ok = await client.get(f"{API}/tasks", params={"cursor": cursor, "limit": 5})
+    assert [t["code"] for t in ok.json()["items"]] == ["A.I.6", "A.I.7", "A.I.8", "A.I.9", "A.II.1"]
+    # Other positions, the largest ones too (beyond the columns' range: nothing after them).
+    for position, count in (("0" * 32, 5), ("f" * 32, 0), ("0" * 15 + "1" + "f" * 16, 5)):
+        assert re.search(pattern, position)
+        page = await client.get(f"{API}/tasks", params={"cursor": position, "limit": 5})
+        assert page.status_code == 200, page.text
+        assert len(page.json()["items"]) == count, position
+    # A cursor taken from another list is a position in this one, not an error.
+    other = (await client.get(f"{API}/indicators", params={"limit": 2})).json()["next_cursor"]
+    assert (await client.get(f"{API}/tasks", params={"cursor": other})).status_code == 200
+    for bad in (
+        cursor[:-1],
+        cursor + "0",
+        "A" * 32,
+        "forged",
+        "",
+        "eyJsIjoidGFza3MifQ.4bbb267d91c8",
+    ):
+        assert not re.search(pattern, bad)
         response = await client.get(f"{API}/tasks", params={"cursor": bad})
         assert response.status_code == 422, bad
         assert response.json()["code"] == "invalid_cursor"
-    ok = await client.get(f"{API}/tasks", params={"cursor": cursor, "limit": 5})
-    assert [t["code"] for t in ok.json()["items"]] == ["A.I.6", "A.I.7", "A.I.8", "A.I.9", "A.II.1"]
 
 
 async def test_unknown_route_and_method(client: httpx.AsyncClient) -> None:

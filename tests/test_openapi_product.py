@@ -98,8 +98,11 @@ def _example_failures(spec: dict[str, Any]) -> list[str]:
             format_checker=Draft202012Validator.FORMAT_CHECKER,
         )
         for error in validator.iter_errors(instance):
-            where = "/".join(str(p) for p in error.absolute_path)
-            failures.append(f"{label} at /{where}: {error.message[:200]}")
+            # Under anyOf (a `fields=` answer: the full or the partial schema), each branch's
+            # own reasons.
+            for reason in error.context or [error]:
+                where = "/".join(str(p) for p in reason.absolute_path)
+                failures.append(f"{label} at /{where}: {reason.message[:200]}")
 
     for path, method, operation in _operations(spec):
         op_pointer = _pointer("paths", path, method)

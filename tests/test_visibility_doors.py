@@ -182,7 +182,7 @@ async def _build(
         ),
         201,
     )
-    _ok(
+    comment = _ok(
         await client.post(
             f"{url}/comments",
             headers=officer.headers,
@@ -223,6 +223,7 @@ async def _build(
     scene.ids = {
         ("report_id", "reports"): [str(report["id"])],
         ("item_id", "task-updates"): [str(task["id"])],
+        ("comment_id", "comments"): [str(comment["id"])],
         ("item_id", "indicator-values"): [str(value["id"])],
         ("item_id", "document-updates"): [str(document["id"])],
         ("attachment_id", "attachments"): [str(attachment["id"])],

@@ -185,8 +185,8 @@ MESSAGES: dict[str, dict[Lang, str]] = {
         "en": "There is no resource at this path.",
     },
     "invalid_cursor.detail": {
-        "vi": "Tham số cursor không phải giá trị do máy chủ trả về cho danh sách này.",
-        "en": "The cursor parameter is not one this server issued for this list.",
+        "vi": "Tham số cursor phải là next_cursor của một trang (32 chữ số thập lục phân).",
+        "en": "The cursor must be a page's next_cursor (32 hexadecimal digits).",
     },
     "unknown_filter_value.detail": {
         "vi": "Không có giá trị “{value}” cho bộ lọc “{field}”.",
@@ -228,6 +228,7 @@ MESSAGES: dict[str, dict[Lang, str]] = {
     "entity.attachment": {"vi": "tệp minh chứng", "en": "evidence file"},
     "entity.webhook": {"vi": "webhook", "en": "webhook"},
     "entity.delivery": {"vi": "lần gửi webhook", "en": "webhook delivery"},
+    "entity.comment": {"vi": "bình luận", "en": "comment"},
     # Field validation, by pydantic error type.
     "field.missing": {"vi": "Thiếu trường bắt buộc.", "en": "Field required."},
     "field.int_parsing": {"vi": "Phải là số nguyên.", "en": "Must be an integer."},

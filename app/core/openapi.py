@@ -19,6 +19,8 @@ from app.core.errors import (
     PayloadTooLargeError,
     RequestTimeoutError,
 )
+from app.core.fields import SELECTORS
+from app.core.fields import document as document_fields
 from app.core.i18n import MESSAGES, translate
 from app.schemas.problems import Problem
 
@@ -62,6 +64,11 @@ MULTIPART_MEDIA = "multipart/form-data"
 SAMPLE_DATETIME = "2026-11-15T08:00:00+07:00"
 SAMPLE_DATE = "2026-11-15"
 SAMPLE_REQUEST_ID = "5f0c2b8e6a0d4c1f"
+LOCATION_HEADER = {
+    "description": "Where the created object is read (its own GET; an evidence file's download).",
+    "required": True,
+    "schema": {"type": "string", "format": "uri-reference"},
+}
 RETRY_AFTER_HEADER = {
     "description": "Seconds to wait before trying again.",
     "schema": {"type": "integer", "minimum": 1},
@@ -499,6 +506,12 @@ def _finish(app: FastAPI, schema: dict[str, Any]) -> None:
     optional = _operations_depending_on(app, get_optional_user)
     # Operations that use the database answer 503 while it is unavailable (app.core.outage).
     database = _operations_depending_on(app, get_session)
+    # A `fields=` answer is documented as the full or the partial representation.
+    for select, mode in SELECTORS.items():
+        for path, method in _operations_depending_on(app, select):
+            operation = schema["paths"].get(path, {}).get(method)
+            if operation is not None and "200" in operation.get("responses", {}):
+                document_fields(components, operation["responses"]["200"], mode)
     examples = _Examples(components)
     examples.restore_nulls(components)
     examples.restore_nulls(schema.get("paths", {}))
@@ -524,6 +537,8 @@ def _finish(app: FastAPI, schema: dict[str, Any]) -> None:
                 responses.setdefault("503", {"description": _DESCRIPTIONS[503]})
             if "503" in responses:
                 responses["503"].setdefault("headers", {"Retry-After": RETRY_AFTER_HEADER})
+            if "201" in responses:
+                responses["201"].setdefault("headers", {}).setdefault("Location", LOCATION_HEADER)
             content = operation.get("requestBody", {}).get("content", {})
             for media in (JSON_MEDIA, FORM_MEDIA):
                 examples.add(content.get(media), request=True)

@@ -6,6 +6,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Path, Request, Response, status
 from fastapi.responses import FileResponse
 
+from app.core.fields import fields_of
 from app.core.openapi import problems
 from app.deps import CurrentPlan, CurrentUser, SessionDep, SettingsDep
 from app.routers.reports import IfMatch, ItemId, ReportId
@@ -88,6 +89,7 @@ def _item_routes(kind: items.Kind) -> None:
         methods=["GET"],
         operation_id=f"reports-{name}-attachments-list",
         summary=f"List the evidence files of one of {name}",
+        dependencies=[fields_of(AttachmentRead, each=True)],
         responses=problems(401, 404, 422),
     )
 

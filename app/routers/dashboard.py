@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlmodel import col
 
 from app.core.errors import NotFoundError
+from app.core.fields import fields_of
 from app.core.openapi import problems
 from app.core.permissions import Permission
 from app.deps import CurrentPlan, CurrentUser, OptionalUser, SessionDep, Today, require
@@ -29,6 +30,8 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     operation_id="dashboard-get",
     summary="Plan status at a glance",
     tags=["dashboard"],
+    dependencies=[fields_of(Dashboard)],
+    responses=problems(422),
 )
 async def get_dashboard(session: SessionDep, plan: CurrentPlan, today: Today) -> Dashboard:
     """Tasks by derived status per group A-F, indicator targets by attainment per target
@@ -41,6 +44,7 @@ async def get_dashboard(session: SessionDep, plan: CurrentPlan, today: Today) ->
     operation_id="agencies-scorecard",
     summary="An agency's scorecard",
     tags=["agencies"],
+    dependencies=[fields_of(Scorecard)],
     responses=problems(404, 422),
 )
 async def scorecard(
@@ -63,6 +67,7 @@ async def scorecard(
     operation_id="periods-compliance",
     summary="Who reported, on time or late",
     tags=["periods"],
+    dependencies=[fields_of(PeriodCompliance)],
     responses=problems(401, 404, 422),
 )
 async def compliance(
@@ -173,7 +178,8 @@ async def export_csv(
     operation_id="me-assignments",
     tags=["me"],
     summary="What my agency must report",
-    responses=problems(401),
+    dependencies=[fields_of(Assignments)],
+    responses=problems(401, 422),
 )
 async def my_assignments(session: SessionDep, plan: CurrentPlan, user: CurrentUser) -> Assignments:
     """The tasks, indicators and documents my agency leads or coordinates (directly or

@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.fields import fields_of
 from app.core.openapi import problems
 from app.core.permissions import Permission
 from app.deps import CurrentUser, SessionDep, SettingsDep, require
@@ -21,7 +22,13 @@ async def _agency(session: AsyncSession, user: User) -> Agency:
     return agency
 
 
-@router.get("", operation_id="me-get", summary="Who am I", responses=problems(401))
+@router.get(
+    "",
+    operation_id="me-get",
+    summary="Who am I",
+    dependencies=[fields_of(MeRead)],
+    responses=problems(401, 422),
+)
 async def get_me(session: SessionDep, user: CurrentUser) -> MeRead:
     """The account, its agency and role, and the permissions the app draws its menus from."""
     return service.me_read(user, await _agency(session, user))

@@ -2,6 +2,7 @@
 
 from fastapi import APIRouter
 
+from app.core.fields import fields_of
 from app.core.openapi import problems
 from app.deps import CurrentPlan, SessionDep
 from app.schemas.plans import PlanRead
@@ -10,7 +11,13 @@ from app.services import plans as service
 router = APIRouter(prefix="/plan", tags=["plan"])
 
 
-@router.get("", operation_id="plan-get", summary="The plan", responses=problems(404))
+@router.get(
+    "",
+    operation_id="plan-get",
+    summary="The plan",
+    dependencies=[fields_of(PlanRead)],
+    responses=problems(404, 422),
+)
 async def get_plan(session: SessionDep, plan: CurrentPlan) -> PlanRead:
     """Metadata of plan 2358/KH-UBND (number, date, issuer, budget sources, the annual
     reporting deadline of 1 December), how many items of each kind it holds, and the typing

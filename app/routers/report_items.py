@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, Header, Path, Request, Response
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.fields import fields_of
 from app.core.http import model_response
 from app.core.openapi import problems
 from app.core.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, decode_cursor
@@ -150,14 +151,25 @@ class ItemRoutes(Generic[C, P, R]):
             "otherwise).",
         )
         self._add(
-            "GET . list", self.list_handler(), listed, response_model=self.page, responses=reads
+            "GET . list",
+            self.list_handler(),
+            listed,
+            response_model=self.page,
+            responses=reads,
+            dependencies=[fields_of(self.page)],
         )
         got = (
             f"Get one of the report's {name}",
             "The item with its `ETag` (the `If-Match` of its writes). For whoever may see the "
             "report (404 otherwise).",
         )
-        self._add("GET /{item_id} get", self.get_handler(), got, responses=reads)
+        self._add(
+            "GET /{item_id} get",
+            self.get_handler(),
+            got,
+            responses=reads,
+            dependencies=[fields_of(kind.read_schema)],
+        )
         created = (
             f"Add to the report's {name}",
             f"Officers and agency leads of the report's agency, {EDITABLE} (409 otherwise). "
@@ -231,7 +243,10 @@ class ItemRoutes(Generic[C, P, R]):
             body: C,
         ) -> Response:
             read, created = await service.create_item(*call.args, kind, body)
-            return model_response(201 if created else 200, read, {"ETag": read.etag})
+            if not created:  # the item stored under this client_id
+                return model_response(200, read, {"ETag": read.etag})
+            location = f"/api/v1/reports/{call.report_id}/{kind.path}/{read.id}"
+            return model_response(201, read, {"ETag": read.etag, "Location": location})
 
         return create
 

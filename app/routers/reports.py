@@ -2,7 +2,7 @@
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import APIRouter, Path, Query, Request, Response, status
 
 from app.core.fields import fields_of
 from app.core.http import model_response
@@ -92,6 +92,7 @@ async def list_reports(
     "/review-queue",
     operation_id="reports-review-queue",
     summary="Reports waiting for review",
+    dependencies=[fields_of(ReportPage)],
     responses=problems(401, 403, 422),
 )
 async def review_queue(
@@ -212,6 +213,7 @@ def _events_route(comments: bool, path: str, op: str, summary: str, doc: str) ->
         methods=["GET"],
         operation_id=op,
         summary=summary,
+        dependencies=[fields_of(EventPage)],
         responses=problems(401, 404, 422),
     )
 
@@ -237,19 +239,37 @@ _events_route(
 )
 
 
+CommentId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+
+
+@router.get(
+    "/{report_id}/comments/{comment_id}",
+    operation_id="reports-comments-get",
+    summary="One comment of the conversation",
+    dependencies=[fields_of(EventRead)],
+    responses=problems(401, 404, 422),
+)
+async def get_comment(call: ReportArgs, comment_id: CommentId) -> EventRead:
+    """For whoever may see the report (404 otherwise); the `Location` of a new comment."""
+    return await events.get_comment(*call.args, comment_id)
+
+
 @router.post(
     "/{report_id}/comments",
     operation_id="reports-comments-create",
     summary="Add to the conversation",
     status_code=status.HTTP_201_CREATED,
+    response_model=EventRead,
     responses=problems(400, 401, 403, 404, 409, 422),
 )
-async def add_comment(call: ReportArgs, body: CommentCreate) -> EventRead:
+async def add_comment(call: ReportArgs, body: CommentCreate) -> Response:
     """Officers and agency leads on their agency's reports (drafts included), reviewers on
     any report once submitted; observers and administrators get 403. Returns the comment
-    as an event of the conversation. A comment is part of what the report shows: it moves
-    the report's version (and ETag)."""
-    return await events.add_comment(*call.args, body.body)
+    as an event of the conversation, `Location` naming it. A comment is part of what the
+    report shows: it moves the report's version (and ETag)."""
+    read = await events.add_comment(*call.args, body.body)
+    location = f"/api/v1/reports/{call.report_id}/comments/{read.id}"
+    return model_response(201, read, {"Location": location})
 
 
 register(router)

@@ -4,6 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from app.core.fields import fields_of
 from app.core.openapi import problems
 from app.deps import CurrentPlan, SessionDep
 from app.schemas.search import HitType, SearchResults
@@ -13,7 +14,11 @@ router = APIRouter(tags=["search"])
 
 
 @router.get(
-    "/search", operation_id="search", summary="Search the whole plan", responses=problems(422)
+    "/search",
+    operation_id="search",
+    summary="Search the whole plan",
+    dependencies=[fields_of(SearchResults)],
+    responses=problems(422),
 )
 async def search(
     session: SessionDep,

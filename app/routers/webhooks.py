@@ -170,6 +170,7 @@ async def list_deliveries(
     "/{webhook_id}/deliveries/{delivery_id}",
     operation_id="webhooks-deliveries-get",
     summary="Get a delivery and its attempts",
+    dependencies=[fields_of(DeliveryDetail)],
     responses=problems(401, 403, 404, 422),
 )
 async def get_delivery(

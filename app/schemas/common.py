@@ -22,7 +22,7 @@ class Page(BaseModel, Generic[T]):
     total: int = Field(description="Rows matching the filters, over all pages.")
     next_cursor: str | None = Field(
         description="Pass as `cursor` to get the next page; null on the last page.",
-        examples=["eyJsIjoidGFza3MiLCJrIjpbMTIsNDBdfQ.4bbb267d91c8"],
+        examples=["000000000000000c0000000000000028"],
     )
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from app.core.errors import NotFoundError
 from app.core.pagination import SortKey
 from app.models import Plan, ReportEvent, User
 from app.schemas.reports import EventPage, EventRead
@@ -70,6 +71,28 @@ async def events(
         total=total,
         next_cursor=next_cursor,
     )
+
+
+async def get_comment(
+    session: AsyncSession, plan: Plan, caller: User, report_id: int, comment_id: int
+) -> EventRead:
+    """One comment of the conversation, for whoever may see the report (404 otherwise, and
+    for an event of the history that is not a comment)."""
+    await load_report(session, plan, caller, report_id)
+    row = (
+        await session.execute(
+            select(ReportEvent, col(User.username))
+            .outerjoin(User, col(User.id) == col(ReportEvent.actor_id))
+            .where(
+                col(ReportEvent.id) == comment_id,
+                col(ReportEvent.report_id) == report_id,
+                col(ReportEvent.action) == "comment",
+            )
+        )
+    ).first()
+    if row is None:
+        raise NotFoundError("comment", comment_id)
+    return event_read(row[0], row[1])
 
 
 def list_name(comments: bool) -> str:
