@@ -5,7 +5,7 @@ from datetime import date, datetime
 from typing import Annotated, Any
 
 import jwt
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -20,6 +20,7 @@ from app.core.permissions import Permission, permissions_of
 from app.core.security import decode_access_token
 from app.models import AuthSession, Plan, User
 from app.schemas.common import VIETNAM
+from app.services.lineage import Resolver, load_lineage
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
@@ -67,6 +68,28 @@ def get_today() -> date:
 
 
 Today = Annotated[date, Depends(get_today)]
+
+
+async def get_resolver(
+    session: SessionDep,
+    today: Today,
+    as_of: Annotated[
+        date | None,
+        Query(
+            ge=date(1900, 1, 1),
+            le=date(2100, 12, 31),
+            description="The day `responsible` answers for (YYYY-MM-DD); default today in "
+            "Việt Nam. The plan's own agencies are shown whatever the day.",
+            examples=["2024-06-01"],
+        ),
+    ] = None,
+) -> Resolver:
+    """Who is responsible on the day asked, from the reorganisations graph (cached per
+    process against the data version)."""
+    return Resolver(await load_lineage(session), as_of or today)
+
+
+ResponsibleOn = Annotated[Resolver, Depends(get_resolver)]
 
 
 async def get_current_user(

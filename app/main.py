@@ -19,7 +19,12 @@ from app.core.idempotency import install_idempotency
 from app.core.logging import RequestIdMiddleware, configure_logging
 from app.core.methods import MethodsMiddleware
 from app.core.openapi import install_openapi
-from app.core.outage import DatabaseOutageMiddleware, install_outage_handling
+from app.core.outage import (
+    DatabaseOutageMiddleware,
+    check_at_startup,
+    install_outage_handling,
+    quiet_abandoned_connects,
+)
 from app.core.proxies import ClientAddressMiddleware
 from app.core.public_cache import PublicCacheMiddleware
 from app.core.security import signing_key
@@ -38,6 +43,7 @@ from app.routers import (
     open_data,
     periods,
     plans,
+    reorganisations,
     reports,
     search,
     sections,
@@ -75,6 +81,11 @@ TAGS = [
     {"name": "indicators", "description": "Indicators and their targets (Phụ lục 1)."},
     {"name": "documents", "description": "Legal documents to issue (Phụ lục 2)."},
     {"name": "agencies", "description": "Agencies and groups of agencies."},
+    {
+        "name": "reorganisations",
+        "description": "Recorded mergers, renames and dissolutions of agencies, with their "
+        "legal basis; every plan item's `responsible` follows them.",
+    },
     {"name": "auth", "description": "Sign in, token refresh and sign out."},
     {"name": "me", "description": "The signed-in user."},
     {"name": "users", "description": "Staff accounts."},
@@ -96,8 +107,14 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     # Refuses to start in production without a strong key.
     app.state.signing_key = signing_key(settings)
+    quiet_abandoned_connects(asyncio.get_running_loop())
     engine = make_engine(settings, null_pool=settings.db_null_pool)
     app.state.outage_monitor.watch(engine)
+    try:  # a login that may not switch to the runtime role stops the start, with the fix
+        await check_at_startup(engine, app.state.outage_monitor)
+    except BaseException:
+        await engine.dispose()
+        raise
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
     stop = asyncio.Event()
@@ -147,6 +164,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         indicators,
         documents,
         agencies,
+        reorganisations,
         auth,
         me,
         notifications,

@@ -300,9 +300,12 @@ def _fill(template: str, values: dict[str, str]) -> str:
             return values[f"item_id@{kind}"]
         if name == "code":
             owner = template[: found.start()].rstrip("/").rsplit("/", 1)[-1]
-            return {"sections": "II.5.a", "agencies": "SYT", "indicators": "CT-2025-06"}.get(
-                owner, values["code"]
-            )
+            return {
+                "sections": "II.5.a",
+                "agencies": "SYT",
+                "indicators": "CT-2025-06",
+                "reorganisations": "HP-2025-07-CITY",
+            }.get(owner, values["code"])
         return values[name]
 
     return re.sub(r"\{([a-z_]+)\}", one, template)

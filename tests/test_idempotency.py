@@ -358,6 +358,28 @@ async def _webhook(world: World) -> Pair:
     )
 
 
+def _event_body() -> dict[str, Any]:
+    """An event that ends no agency (dated 2099, BAOHD succeeds itself)."""
+    return {
+        "code": f"T-I-{secrets.token_hex(6).upper()}",
+        "date": "2099-01-01",
+        "kind": "merge",
+        "predecessors": ["BAOHD"],
+        "successors": ["BAOHD"],
+        "legal_basis": [
+            {"number": "9/2099/QĐ-TEST", "date": "2098-12-01", "issuer": "UBND", "title": "Thử"}
+        ],
+        "verified": True,
+    }
+
+
+@driver("reorganisations-create")
+async def _reorganisation(world: World) -> Pair:
+    return Call(world.admin, "/reorganisations", json=_event_body()), Call(
+        world.admin, "/reorganisations", json=_event_body()
+    )
+
+
 @driver("webhooks-deliveries-redeliver")
 async def _redeliver(world: World) -> Pair:
     """A failed delivery (its receiver, 127.0.0.1:9, is not there; one attempt allowed)."""

@@ -46,6 +46,8 @@ async def test_enums_match_the_contract(client: httpx.AsyncClient) -> None:
         ("report_item_kind", "AttachmentRead", "item_kind"),
         ("search_field", "SearchHit", "matched_field"),
         ("permission", "MeRead", "permissions"),
+        ("reorganisation_kind", "ReorganisationRead", "kind"),
+        ("reorganisation_origin", "ReorganisationRead", "origin"),
     ]
     for name, schema, field in pairs:
         assert sorted(values[name]) == sorted(enum_of(schema, field)), name

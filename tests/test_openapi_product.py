@@ -32,6 +32,8 @@ PUBLIC = {
     "agencies-list",
     "agencies-get",
     "agencies-scorecard",
+    "reorganisations-list",
+    "reorganisations-get",
     "dashboard-get",
     "meta-enums",
     "search",

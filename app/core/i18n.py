@@ -138,6 +138,10 @@ MESSAGES: dict[str, dict[Lang, str]] = {
         "vi": "Không thể “{action}” khi đang ở trạng thái “{state}”.",
         "en": "Cannot “{action}” in state “{state}”.",
     },
+    "conflict.reorganisation_exists": {
+        "vi": "Đã có sự kiện sắp xếp tổ chức mã “{code}”.",
+        "en": "A reorganisation with code “{code}” already exists.",
+    },
     "idempotency_key_reused": {
         "vi": "Khóa Idempotency-Key đã dùng",
         "en": "Idempotency-Key reused",
@@ -229,6 +233,7 @@ MESSAGES: dict[str, dict[Lang, str]] = {
     "entity.webhook": {"vi": "webhook", "en": "webhook"},
     "entity.delivery": {"vi": "lần gửi webhook", "en": "webhook delivery"},
     "entity.comment": {"vi": "bình luận", "en": "comment"},
+    "entity.reorganisation": {"vi": "sự kiện sắp xếp tổ chức", "en": "reorganisation"},
     # Field validation, by pydantic error type.
     "field.missing": {"vi": "Thiếu trường bắt buộc.", "en": "Field required."},
     "field.int_parsing": {"vi": "Phải là số nguyên.", "en": "Must be an integer."},
@@ -345,6 +350,61 @@ MESSAGES: dict[str, dict[Lang, str]] = {
     "field.group_agency": {
         "vi": "Người dùng không thể thuộc một nhóm cơ quan.",
         "en": "A user cannot belong to a group of agencies.",
+    },
+    # Reorganisations ({codes}: the agency codes concerned).
+    "field.unknown_agencies": {
+        "vi": "Không có cơ quan với mã: {codes}.",
+        "en": "No agency has the code: {codes}.",
+    },
+    "field.agency_exists": {
+        "vi": "Mã cơ quan đã được dùng: {codes}.",
+        "en": "Agency code already in use: {codes}.",
+    },
+    "field.agency_not_yet": {
+        "vi": "Một cơ quan được nêu trước ngày nó được thành lập (hoặc sự kiện khác nêu cơ quan "
+        "do sự kiện này thành lập trước ngày của nó).",
+        "en": "An agency is named before the event that brought it into being (or another "
+        "event names an agency this event introduces before this event's date).",
+    },
+    "field.succession_cycle": {
+        "vi": "Chuỗi kế thừa bị lặp: một cơ quan kế thừa chính cơ quan đã kế thừa nó.",
+        "en": "The successions would loop: an agency would succeed an agency that succeeded it.",
+    },
+    "field.successors_required": {
+        "vi": "Sự kiện loại này cần có cơ quan kế thừa.",
+        "en": "An event of this kind has successors.",
+    },
+    "field.rename_one_to_one": {
+        "vi": "Đổi tên gồm đúng một cơ quan trước và một cơ quan sau.",
+        "en": "A rename has exactly one predecessor and one successor.",
+    },
+    "field.transfers_required": {
+        "vi": "Sự kiện chuyển giao cần liệt kê nội dung chuyển giao.",
+        "en": "A transfer event lists its transfers.",
+    },
+    "field.transfer_empty": {
+        "vi": "Mỗi nội dung chuyển giao nêu chức năng hoặc mục của kế hoạch.",
+        "en": "Each transfer names a function or plan items.",
+    },
+    "field.basis_number_required": {
+        "vi": "Sự kiện đã xác minh cần ít nhất một căn cứ pháp lý có số hiệu văn bản.",
+        "en": "A verified event needs a legal basis with a document number.",
+    },
+    "field.notes_required": {
+        "vi": "Sự kiện chưa xác minh cần ghi chú điều chưa rõ.",
+        "en": "An unverified event needs notes saying what is unknown.",
+    },
+    "field.duplicate_agency": {
+        "vi": "Một cơ quan được nêu hai lần.",
+        "en": "An agency is listed twice.",
+    },
+    "field.not_district": {
+        "vi": "Kết thúc cấp hành chính chỉ áp dụng cho đơn vị cấp huyện.",
+        "en": "Ending an administrative level applies to district-level units only.",
+    },
+    "field.unknown_item": {
+        "vi": "Không có mục kế hoạch với mã này.",
+        "en": "There is no plan item with this code.",
     },
     "field.webhook_destination_blocked": {
         "vi": "Địa chỉ nhận dẫn tới mạng nội bộ (loopback, link-local, mạng riêng, multicast"

@@ -27,6 +27,7 @@ class Permission(StrEnum):
     periods_manage = "periods:manage"  # open, close, extend periods; ad hoc requests
     audit_read = "audit:read"
     webhooks_manage = "webhooks:manage"  # register receivers, read and redo deliveries
+    reorganisations_manage = "reorganisations:manage"  # record and correct reorganisations
 
 
 _STAFF = frozenset({Permission.profile_read, Permission.profile_password, Permission.users_read})
@@ -56,6 +57,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         Permission.reports_read_all,
         Permission.audit_read,
         Permission.webhooks_manage,
+        Permission.reorganisations_manage,
     },
 }
 

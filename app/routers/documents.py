@@ -7,7 +7,7 @@ from fastapi import APIRouter, Path, Query
 from app.core.fields import fields_of
 from app.core.openapi import problems
 from app.core.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, decode_cursor
-from app.deps import CurrentPlan, SessionDep
+from app.deps import CurrentPlan, ResponsibleOn, SessionDep
 from app.routers.params import AgencyFilter, SearchQuery
 from app.schemas.documents import DocumentPage, DocumentRead
 from app.services import documents as service
@@ -25,6 +25,7 @@ router = APIRouter(prefix="/documents", tags=["documents"])
 async def list_documents(
     session: SessionDep,
     plan: CurrentPlan,
+    responsible: ResponsibleOn,
     type: Annotated[
         str | None,
         Query(
@@ -41,14 +42,16 @@ async def list_documents(
     """Public. The legal documents the plan asks to issue, in plan order, with their lead
     and coordinating agencies; filter by `type`, `agency` and `q`. A `type` or `agency` that
     names nothing is 422 `unknown_filter_value`."""
-    return await service.list_documents(
-        session,
-        plan,
-        type_=type,
-        agency=agency,
-        q=q,
-        after=decode_cursor("documents", cursor),
-        limit=limit,
+    return responsible.attach(
+        await service.list_documents(
+            session,
+            plan,
+            type_=type,
+            agency=agency,
+            q=q,
+            after=decode_cursor("documents", cursor),
+            limit=limit,
+        )
     )
 
 
@@ -62,10 +65,11 @@ async def list_documents(
 async def get_document(
     session: SessionDep,
     plan: CurrentPlan,
+    responsible: ResponsibleOn,
     number: Annotated[
         int, Path(ge=1, le=10_000, description="Row number in Phụ lục 2.", examples=[1])
     ],
 ) -> DocumentRead:
     """Public. One document of Phụ lục 2 by its row number, with its lead and coordinating
     agencies. 404 for a number the annex does not have."""
-    return await service.get_document(session, plan, number)
+    return responsible.attach(await service.get_document(session, plan, number))

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Path, Query
 from app.core.fields import fields_of
 from app.core.openapi import problems
 from app.core.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, decode_cursor
-from app.deps import CurrentPlan, SessionDep
+from app.deps import CurrentPlan, ResponsibleOn, SessionDep
 from app.routers.params import AgencyFilter, SearchQuery
 from app.schemas.indicators import IndicatorPage, IndicatorRead
 from app.services import indicators as service
@@ -25,6 +25,7 @@ router = APIRouter(prefix="/indicators", tags=["indicators"])
 async def list_indicators(
     session: SessionDep,
     plan: CurrentPlan,
+    responsible: ResponsibleOn,
     target_year: Annotated[
         int | None, Query(ge=1900, le=2100, description="2025 or 2030.", examples=[2025])
     ] = None,
@@ -34,14 +35,16 @@ async def list_indicators(
     cursor: CursorParam = None,
 ) -> IndicatorPage:
     """Indicators in plan order, each with its measurable targets."""
-    return await service.list_indicators(
-        session,
-        plan,
-        target_year=target_year,
-        agency=agency,
-        q=q,
-        after=decode_cursor("indicators", cursor),
-        limit=limit,
+    return responsible.attach(
+        await service.list_indicators(
+            session,
+            plan,
+            target_year=target_year,
+            agency=agency,
+            q=q,
+            after=decode_cursor("indicators", cursor),
+            limit=limit,
+        )
     )
 
 
@@ -55,9 +58,10 @@ async def list_indicators(
 async def get_indicator(
     session: SessionDep,
     plan: CurrentPlan,
+    responsible: ResponsibleOn,
     code: Annotated[str, Path(max_length=32, examples=["CT-2025-01"])],
 ) -> IndicatorRead:
     """Public. The indicator with its lead and coordinating agencies and each measurable
     target: its attainment from the latest approved province-wide value and the series of
     approved values, oldest first. 404 for an unknown code."""
-    return await service.get_indicator(session, plan, code)
+    return responsible.attach(await service.get_indicator(session, plan, code))

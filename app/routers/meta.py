@@ -218,6 +218,23 @@ ENUMS: dict[str, list[tuple[str, str, str]]] = {
         ("periods:manage", "Quản lý kỳ báo cáo", "Manage reporting periods"),
         ("audit:read", "Xem nhật ký hệ thống", "Read the audit log"),
         ("webhooks:manage", "Quản lý webhook", "Manage webhooks"),
+        (
+            "reorganisations:manage",
+            "Ghi nhận, điều chỉnh sắp xếp tổ chức bộ máy",
+            "Record and correct reorganisations",
+        ),
+    ],
+    "reorganisation_kind": [
+        ("merge", "Hợp nhất, sáp nhập", "Merger"),
+        ("split", "Chia tách", "Split"),
+        ("rename", "Đổi tên", "Rename"),
+        ("dissolve", "Giải thể", "Dissolution"),
+        ("transfer", "Chuyển giao chức năng, nhiệm vụ", "Transfer of functions"),
+        ("level_abolished", "Kết thúc cấp hành chính", "End of an administrative level"),
+    ],
+    "reorganisation_origin": [
+        ("file", "Theo tệp dữ liệu", "From the data file"),
+        ("api", "Ghi nhận qua API", "Recorded through the API"),
     ],
 }
 

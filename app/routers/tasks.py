@@ -7,7 +7,7 @@ from fastapi import APIRouter, Path, Query
 from app.core.fields import fields_of
 from app.core.openapi import problems
 from app.core.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, decode_cursor
-from app.deps import CurrentPlan, SessionDep, Today
+from app.deps import CurrentPlan, ResponsibleOn, SessionDep, Today
 from app.routers.params import AgencyFilter, SearchQuery
 from app.schemas.tasks import TaskPage, TaskRead
 from app.services import tasks as service
@@ -26,6 +26,7 @@ async def list_tasks(
     session: SessionDep,
     plan: CurrentPlan,
     today: Today,
+    responsible: ResponsibleOn,
     group: Annotated[
         str | None,
         Query(
@@ -50,16 +51,18 @@ async def list_tasks(
 ) -> TaskPage:
     """Tasks and B.3's sub-items in plan order. `agency` matches lead or coordinating
     agencies, directly or through a group the agency belongs to (“Các sở, ban, ngành”)."""
-    return await service.list_tasks(
-        session,
-        plan,
-        group=group,
-        agency=agency,
-        year=year,
-        q=q,
-        after=decode_cursor("tasks", cursor),
-        limit=limit,
-        today=today,
+    return responsible.attach(
+        await service.list_tasks(
+            session,
+            plan,
+            group=group,
+            agency=agency,
+            year=year,
+            q=q,
+            after=decode_cursor("tasks", cursor),
+            limit=limit,
+            today=today,
+        )
     )
 
 
@@ -74,8 +77,9 @@ async def get_task(
     session: SessionDep,
     plan: CurrentPlan,
     today: Today,
+    responsible: ResponsibleOn,
     code: Annotated[str, Path(max_length=32, examples=["B.3.1"])],
 ) -> TaskRead:
     """The task with its latest approved progress, the approved history and the derived
     status (rules in the API description)."""
-    return await service.get_task(session, plan, code, today)
+    return responsible.attach(await service.get_task(session, plan, code, today))

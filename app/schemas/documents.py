@@ -5,6 +5,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from app.schemas.common import AgencyRef, Page
+from app.schemas.reorganisations import Responsibility
 
 
 class DocumentRead(BaseModel):
@@ -33,6 +34,12 @@ class DocumentRead(BaseModel):
     lead_text: str = Field(examples=["Sở TTTT"])
     coordinating_text: str = Field(examples=["Sở, ban, ngành; UBND cấp huyện"])
     note: str | None = Field(examples=[None])
+    responsible: Responsibility | None = Field(
+        default=None,
+        description="Who carries the plan's lead and coordinating roles on `as_of` (default "
+        "today), through the recorded reorganisations; `lead`/`coordinating` stay as the plan "
+        "wrote them.",
+    )
 
 
 class DocumentPage(Page[DocumentRead]):

@@ -6,6 +6,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from app.schemas.common import AgencyRef, Page
+from app.schemas.reorganisations import Responsibility
 
 _VPUBND = {
     "code": "VPUBND",
@@ -71,6 +72,12 @@ class IndicatorRead(BaseModel):
     lead_note: str | None = Field(examples=[None])
     footnotes: list[str] = Field(examples=[[]])
     targets: list[TargetRead]
+    responsible: Responsibility | None = Field(
+        default=None,
+        description="Who carries the plan's lead and coordinating roles on `as_of` (default "
+        "today), through the recorded reorganisations; `lead`/`coordinating` stay as the plan "
+        "wrote them.",
+    )
 
 
 class IndicatorPage(Page[IndicatorRead]):

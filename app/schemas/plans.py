@@ -5,6 +5,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from app.schemas.reorganisations import ProvinceSuccession
+
 
 class PlanCounts(BaseModel):
     sections: int = Field(description="Every numbered part of the plan body.", examples=[67])
@@ -60,6 +62,12 @@ class PlanRead(BaseModel):
         ],
     )
     counts: PlanCounts
+    succession: ProvinceSuccession | None = Field(
+        default=None,
+        description="What became of the issuer and of the department reports go to (the "
+        "reviewer), on `as_of` (default today), through the recorded reorganisations; "
+        "`merged` and `statement` say when the issuing province was merged, with the basis.",
+    )
     corrections: list[Correction] = Field(
         description="Typing slips of the source text that the data corrects."
     )

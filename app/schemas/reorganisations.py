@@ -38,6 +38,7 @@ class ResolvedAgency(BaseModel):
     path: list[EventStep] = Field(description="The events that led there, in date order.")
     members: list["ResolvedAgency"] | None = Field(
         default=None,
+        examples=[None],
         description="For a group (“các sở, ban, ngành”): each member resolved; `responsible` "
         "is then the union of theirs.",
     )

@@ -5,6 +5,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from app.schemas.common import AgencyRef, ItemRef, Page
+from app.schemas.reorganisations import Responsibility
 
 
 class SectionAgencyRead(BaseModel):
@@ -38,6 +39,12 @@ class SectionSummary(BaseModel):
                 }
             ]
         ],
+    )
+    responsible: Responsibility | None = Field(
+        default=None,
+        description="Who carries the section's lead roles (and, in the detail, its coordinating "
+        "roles) on `as_of` (default today), through the recorded reorganisations; the plan's "
+        "own agencies stay as written.",
     )
 
 

@@ -6,6 +6,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.schemas.common import AgencyRef, ItemRef, LocalDateTime, Page
+from app.schemas.reorganisations import Responsibility
 
 Recurrence = Literal["once", "annual"]
 DerivedStatus = Literal["completed", "not_started", "on_track", "behind", "overdue", "no_data"]
@@ -72,6 +73,12 @@ class TaskSummary(BaseModel):
     derived_status: DerivedStatus = Field(description="See the rules in the API description.")
     judged_year: int | None = Field(description="For annual tasks, the year judged.")
     progress: TaskProgress | None = Field(description="The latest approved progress.")
+    responsible: Responsibility | None = Field(
+        default=None,
+        description="Who carries the plan's lead and coordinating roles on `as_of` (default "
+        "today), through the recorded reorganisations; `lead`/`coordinating` stay as the plan "
+        "wrote them.",
+    )
 
 
 class TaskRead(TaskSummary):

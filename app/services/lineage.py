@@ -21,8 +21,9 @@ successor resolves to nothing, and the path says which event ended it.
 
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
+from pydantic import BaseModel
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -34,8 +35,10 @@ from app.models import (
     ReorganisationAgency,
     ReorganisationTransfer,
 )
-from app.schemas.common import AgencyRef
+from app.schemas.common import AgencyRef, Page
 from app.schemas.reorganisations import EventStep, ResolvedAgency, Responsibility
+
+AnswerT = TypeVar("AnswerT", bound=BaseModel)
 
 
 @dataclass(frozen=True)
@@ -142,6 +145,28 @@ class Resolver:
 
     def agency(self, code: str) -> ResolvedAgency:
         return self.lineage.resolve(code, self.on)
+
+    def attach(self, answer: AnswerT) -> AnswerT:
+        """Set ``responsible`` on an answer: one plan item, or each item of a page. Items name
+        their plan agencies in ``lead`` and ``coordinating`` (a section's detail lists its
+        coordinating agencies among ``agencies``); an agency the graph does not know (added
+        since it was read) is left as the plan names it."""
+        items: list[Any] = answer.items if isinstance(answer, Page) else [answer]
+        for item in items:
+            coordinating = getattr(item, "coordinating", None)
+            if coordinating is None:
+                coordinating = [
+                    link.agency
+                    for link in getattr(item, "agencies", [])
+                    if link.role == "coordinating"
+                ]
+            item.responsible = self.lineage.responsibility(
+                item.code,
+                [a for a in item.lead if a.code in self.lineage.agencies],
+                [a for a in coordinating if a.code in self.lineage.agencies],
+                self.on,
+            )
+        return answer
 
 
 async def read_lineage(session: AsyncSession) -> Lineage:

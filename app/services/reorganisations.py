@@ -279,12 +279,12 @@ async def _validate(
     for name in ("predecessors", "successors"):
         missing = [c for c in fields[name] if c not in kinds]
         if missing:
-            errors.append((name, "unknown_agency"))
+            errors.append((name, "unknown_agencies"))
             unknown += missing
     for t in fields["transfers"]:
         missing = [c for c in (t.to, t.from_) if c is not None and c not in kinds]
         if missing:
-            errors.append(("transfers", "unknown_agency"))
+            errors.append(("transfers", "unknown_agencies"))
             unknown += missing
     if any(c in new_codes for c in fields["predecessors"]):
         errors.append(("predecessors", "agency_not_yet"))
@@ -454,7 +454,7 @@ async def create_event(
         raise FieldValidationError([("new_agencies", "agency_exists")], codes=", ".join(taken))
     parents = [a.parent for a in body.new_agencies if a.parent and a.parent not in known]
     if parents:
-        raise FieldValidationError([("new_agencies", "unknown_agency")], codes=", ".join(parents))
+        raise FieldValidationError([("new_agencies", "unknown_agencies")], codes=", ".join(parents))
     new_codes = {a.code: a.kind for a in body.new_agencies}
     await _validate(session, fields, event_id=None, new_codes=new_codes, introduced=[])
     count = len(known)
