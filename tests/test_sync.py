@@ -1,5 +1,7 @@
 """The sync feed: in order, with tombstones, scoped, and never skipping a late commit."""
 
+import asyncio
+import time
 from typing import Any
 
 import httpx
@@ -9,6 +11,26 @@ from tests.factories import Account, signed_in
 from tests.test_reporting import new_period
 
 SYNC = "/api/v1/sync"
+
+
+async def settled(sessionmaker: Any) -> None:
+    """Waits (bounded) until every transaction of the server that began before now has
+    ended: the feed serves a change only then, and the server may be shared with other
+    databases' sessions, whose open transactions hold the feed back too."""
+    async with sessionmaker() as session, session.begin():
+        mark = (await session.execute(text("SELECT pg_current_xact_id()::text::bigint"))).scalar()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        async with sessionmaker() as session:
+            horizon = (
+                await session.execute(
+                    text("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
+                )
+            ).scalar_one()
+        if horizon > mark:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("a transaction of the server stayed open for 60 s")
 
 
 async def follow(
@@ -28,6 +50,7 @@ async def follow(
 async def test_out_of_order_commits_are_never_skipped(
     client: httpx.AsyncClient, sessionmaker: Any
 ) -> None:
+    await settled(sessionmaker)
     start = (await client.get(SYNC)).json()
     assert start["changes"] == [] and start["has_more"] is False
     engine = sessionmaker.kw["bind"]
@@ -43,6 +66,7 @@ async def test_out_of_order_commits_are_never_skipped(
         # A.I.2 is committed but held back while an older transaction is still running.
         assert [c["key"] for c in seen if c["key"] in ("A.I.1", "A.I.2")] == []
         await first.commit()
+        await settled(sessionmaker)
         seen, cursor = await follow(client, cursor, types="task")
         keys = [c["key"] for c in seen]
         assert keys.index("A.I.1") < keys.index("A.I.2")
@@ -63,6 +87,7 @@ async def test_reports_are_private_and_deletions_are_tombstones(
 ) -> None:
     officer = await signed_in(client, sessionmaker, role="officer", agency="SYT")
     other = await signed_in(client, sessionmaker, role="officer", agency="SGDDT")
+    await settled(sessionmaker)
     cursor = (await client.get(SYNC)).json()["next_cursor"]
     period = await new_period(client, accounts["reviewer"], ["SYT"])
     report = (
@@ -81,6 +106,7 @@ async def test_reports_are_private_and_deletions_are_tombstones(
         f"/api/v1/reports/{report['id']}/task-updates/{item['id']}",
         headers={**officer.headers, "If-Match": f'"task_update-{item["id"]}-v1"'},
     )
+    await settled(sessionmaker)
     mine, _ = await follow(client, cursor, officer.headers)
     key = f"{report['id']}/{item['id']}"
     ops = [(c["type"], c["op"]) for c in mine if c["key"] in (str(report["id"]), key)]

@@ -30,10 +30,9 @@ from app.schemas.reports import (
     ReportRead,
     Transition,
 )
+from app.services import report_bodies
 from app.services import report_events as events
-from app.services import report_items as items
 from app.services import reports as service
-from app.services.report_policy import Actor
 
 # The path and header parameters are shared with app.routers.attachments.
 __all__ = ["IfMatch", "ItemId", "ReportId", "queue_router", "router"]
@@ -46,15 +45,8 @@ async def _detail(
     session: SessionDep, caller: User, row: tuple[Report, ReportingPeriod, Agency]
 ) -> tuple[ReportDetail, str]:
     """The report as shown, from the rows the service loaded or wrote (never reloaded)."""
-    report, period, _ = row
-    actor = Actor.of(caller)  # permissions once for the report and all its items
-    base = (await service.read_reports(session, [row], actor))[0]
-    lists = {
-        kind.path.replace("-", "_"): await items.list_items(session, kind, report, period, actor)
-        for kind in items.KINDS.values()
-    }
-    detail = ReportDetail.model_validate({**base.model_dump(), **lists})
-    return detail, service.report_etag(report)
+    detail = (await report_bodies.report_details(session, [row], caller))[0]
+    return detail, service.report_etag(row[0])
 
 
 @router.get(

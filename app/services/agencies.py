@@ -1,8 +1,9 @@
 """Agency queries: who they are and every plan item they lead or coordinate."""
 
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import case, literal, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlmodel import col
@@ -74,63 +75,81 @@ async def list_agencies(
 async def _item_links(
     session: AsyncSession,
     plan: Plan,
-    agency_id: int,
-    group_ids: list[int],
+    groups_of: dict[int, list[int]],
     item: Any,
     link: Any,
     owner_column: str,
     title_column: Any,
-) -> list[AgencyItemLink]:
-    """Items naming the agency directly, or through one of its groups (``via``)."""
+) -> dict[int, list[AgencyItemLink]]:
+    """Per agency (the keys of `groups_of`, each with its groups' ids): items naming the
+    agency directly, or through one of its groups (``via``), for all of them in one query."""
     owner = getattr(link, owner_column)
-    rows = await session.execute(
-        select(
-            item.code,
-            title_column,
-            link.role,
-            case((link.agency_id == agency_id, literal(None)), else_=col(Via.code)),
+    named = set(groups_of) | {g for ids in groups_of.values() for g in ids}
+    rows = (
+        await session.execute(
+            select(item.code, title_column, link.role, link.agency_id, col(Via.code))
+            .join(link, owner == item.id)
+            .join(Via, col(Via.id) == link.agency_id)
+            .where(item.plan_id == plan.id, link.agency_id.in_(named))
+            .order_by(item.sort_order, link.role, col(Via.sort_order))
         )
-        .join(link, owner == item.id)
-        .join(Via, col(Via.id) == link.agency_id)
-        .where(item.plan_id == plan.id, link.agency_id.in_([agency_id, *group_ids]))
-        .order_by(item.sort_order, link.role, col(Via.sort_order))
-    )
-    return [AgencyItemLink(code=c, title=t, role=r, via=v) for c, t, r, v in rows]
+    ).all()
+    return {
+        agency_id: [
+            AgencyItemLink(code=c, title=t, role=r, via=None if a == agency_id else v)
+            for c, t, r, a, v in rows
+            if a == agency_id or a in group_ids
+        ]
+        for agency_id, group_ids in groups_of.items()
+    }
 
 
 async def get_agency(session: AsyncSession, plan: Plan, code: str) -> AgencyRead:
-    row = (await session.execute(_base().where(col(Agency.code) == code))).first()
-    if row is None:
+    found = await read_agencies(session, plan, [code])
+    if not found:
         raise NotFoundError("agency", code)
-    agency: Agency = row[0]
-    agency_id = agency.id or 0
-    members = (
-        (
-            await session.execute(
-                select(Agency)
-                .join(AgencyGroupMember, col(AgencyGroupMember.member_id) == col(Agency.id))
-                .where(col(AgencyGroupMember.group_id) == agency_id)
-                .order_by(col(Agency.sort_order))
-            )
-        )
-        .scalars()
-        .all()
+    return found[0]
+
+
+async def _related(
+    session: AsyncSession, ids: list[int], *, members: bool
+) -> dict[int, list[Agency]]:
+    """Per agency: its members (`members`) or the groups it belongs to, in agency order."""
+    mine, theirs = (
+        (AgencyGroupMember.group_id, AgencyGroupMember.member_id)
+        if members
+        else (AgencyGroupMember.member_id, AgencyGroupMember.group_id)
     )
-    groups = (
-        (
-            await session.execute(
-                select(Agency)
-                .join(AgencyGroupMember, col(AgencyGroupMember.group_id) == col(Agency.id))
-                .where(col(AgencyGroupMember.member_id) == agency_id)
-                .order_by(col(Agency.sort_order))
-            )
+    related: dict[int, list[Agency]] = {i: [] for i in ids}
+    for agency_id, agency in await session.execute(
+        select(col(mine), Agency)
+        .join(AgencyGroupMember, col(theirs) == col(Agency.id))
+        .where(col(mine).in_(ids))
+        .order_by(col(Agency.sort_order))
+    ):
+        related[agency_id].append(agency)
+    return related
+
+
+async def read_agencies(
+    session: AsyncSession, plan: Plan, codes: Sequence[str]
+) -> list[AgencyRead]:
+    """The agencies of these codes as `GET /agencies/{code}` shows each, in agency order,
+    in a fixed number of queries however many (the sync feed reads a page of them); an
+    unknown code is left out."""
+    rows = (
+        await session.execute(
+            _base().where(col(Agency.code).in_(list(codes))).order_by(col(Agency.sort_order))
         )
-        .scalars()
-        .all()
-    )
-    group_ids = [g.id or 0 for g in groups]
+    ).all()
+    if not rows:
+        return []
+    ids = [row[0].id or 0 for row in rows]
+    members = await _related(session, ids, members=True)
+    groups = await _related(session, ids, members=False)
+    groups_of = {i: [g.id or 0 for g in groups[i]] for i in ids}
     links = {
-        name: await _item_links(session, plan, agency_id, group_ids, item, link, owner, title)
+        name: await _item_links(session, plan, groups_of, item, link, owner, title)
         for name, item, link, owner, title in (
             ("sections", Section, SectionAgency, "section_id", col(Section.title)),
             ("tasks", Task, TaskAgency, "task_id", col(Task.title)),
@@ -138,12 +157,19 @@ async def get_agency(session: AsyncSession, plan: Plan, code: str) -> AgencyRead
             ("documents", Document, DocumentAgency, "document_id", col(Document.title)),
         )
     }
-    return AgencyRead.model_validate(
-        {
-            **_summary(row),
-            "note": agency.note,
-            "members": [agency_ref(m) for m in members],
-            "member_of": [agency_ref(g) for g in groups],
-            **links,
-        }
-    )
+    out = []
+    for row in rows:
+        agency: Agency = row[0]
+        agency_id = agency.id or 0
+        out.append(
+            AgencyRead.model_validate(
+                {
+                    **_summary(row),
+                    "note": agency.note,
+                    "members": [agency_ref(m) for m in members[agency_id]],
+                    "member_of": [agency_ref(g) for g in groups[agency_id]],
+                    **{name: by_agency[agency_id] for name, by_agency in links.items()},
+                }
+            )
+        )
+    return out

@@ -213,6 +213,21 @@ async def read_period(session: AsyncSession, period: ReportingPeriod) -> PeriodR
     return (await read_periods(session, [period]))[0]
 
 
+async def read_visible_periods(
+    session: AsyncSession, plan: Plan, caller: User | None, ids: list[int]
+) -> list[PeriodRead]:
+    """The periods of these ids that `GET /periods/{id}` shows this caller, as it shows
+    them, in two queries (the sync feed); the others are left out."""
+    stmt = _visible(
+        select(ReportingPeriod)
+        .where(col(ReportingPeriod.plan_id) == plan.id, col(ReportingPeriod.id).in_(ids))
+        .order_by(col(ReportingPeriod.id)),
+        caller,
+    )
+    periods = list((await session.execute(stmt)).scalars())
+    return await read_periods(session, periods) if periods else []
+
+
 async def _opened(session: AsyncSession, period: ReportingPeriod) -> None:
     await webhooks.emit(
         session,

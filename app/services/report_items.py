@@ -77,26 +77,6 @@ async def read_items(
     return [kind.read(i, extras[i.id or 0], item_actions(i, report, period, actor)) for i in items]
 
 
-async def list_items(
-    session: AsyncSession,
-    kind: AnyKind,
-    report: Report,
-    period: ReportingPeriod,
-    caller: User | Actor,
-) -> list[ItemCommon]:
-    """Every item of the kind, oldest first (the report detail shows them all)."""
-    items = list(
-        (
-            await session.execute(
-                select(kind.model)
-                .where(col(kind.model.report_id) == report.id)
-                .order_by(col(kind.model.id))
-            )
-        ).scalars()
-    )
-    return await read_items(session, kind, items, report, period, actor_of(caller))
-
-
 def list_name(kind: AnyKind) -> str:
     return f"report-{kind.path}"
 

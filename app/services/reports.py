@@ -106,6 +106,12 @@ def _base(plan: Plan, caller: User) -> Any:
     )
 
 
+def visible_rows(plan: Plan, caller: User) -> Any:
+    """(report, period, agency) rows of the plan that the caller may see: what
+    `load_report` reads, for readers of many reports at once (app.services.report_bodies)."""
+    return _base(plan, caller)
+
+
 async def list_reports(
     session: AsyncSession,
     plan: Plan,

@@ -1,5 +1,6 @@
 """Section queries: the plan body, with the agencies part IV assigns to each item."""
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import select
@@ -78,51 +79,72 @@ async def list_sections(
 
 
 async def get_section(session: AsyncSession, plan: Plan, code: str) -> SectionRead:
-    row = (await session.execute(_base(plan).where(col(Section.code) == code))).first()
-    if row is None:
+    found = await read_sections(session, plan, [code])
+    if not found:
         raise NotFoundError("section", code)
-    section: Section = row[0]
-    agency_rows = (
+    return found[0]
+
+
+async def read_sections(
+    session: AsyncSession, plan: Plan, codes: Sequence[str]
+) -> list[SectionRead]:
+    """The plan's sections of these codes as `GET /sections/{code}` shows each, in plan
+    order, in a fixed number of queries however many (the sync feed reads a page of them);
+    an unknown code is left out."""
+    rows = (
         await session.execute(
-            select(SectionAgency, Agency)
-            .join(Agency, col(Agency.id) == col(SectionAgency.agency_id))
-            .where(col(SectionAgency.section_id) == section.id)
-            .order_by(col(SectionAgency.role), col(SectionAgency.position))
+            _base(plan).where(col(Section.code).in_(list(codes))).order_by(col(Section.sort_order))
         )
     ).all()
-    agencies = [
-        SectionAgencyRead(
-            agency=agency_ref(agency),
-            role=link.role,
-            bullets=link.bullets,
-            source=link.source,
-            note=link.note,
+    if not rows:
+        return []
+    ids = [row[0].id or 0 for row in rows]
+    agencies: dict[int, list[SectionAgencyRead]] = {i: [] for i in ids}
+    for link, agency in await session.execute(
+        select(SectionAgency, Agency)
+        .join(Agency, col(Agency.id) == col(SectionAgency.agency_id))
+        .where(col(SectionAgency.section_id).in_(ids))
+        .order_by(col(SectionAgency.role), col(SectionAgency.position))
+    ):
+        agencies[link.section_id].append(
+            SectionAgencyRead(
+                agency=agency_ref(agency),
+                role=link.role,
+                bullets=link.bullets,
+                source=link.source,
+                note=link.note,
+            )
         )
-        for link, agency in agency_rows
-    ]
-    children = (
-        await session.execute(
-            select(col(Section.code), col(Section.title))
-            .where(col(Section.parent_id) == section.id)
-            .order_by(col(Section.sort_order))
+    children: dict[int, list[ItemRef]] = {i: [] for i in ids}
+    for parent_id, code, title in await session.execute(
+        select(col(Section.parent_id), col(Section.code), col(Section.title))
+        .where(col(Section.parent_id).in_(ids))
+        .order_by(col(Section.sort_order))
+    ):
+        children[parent_id or 0].append(ItemRef(code=code, title=title))
+    tasks: dict[int, list[ItemRef]] = {i: [] for i in ids}
+    for section_id, code, title in await session.execute(
+        select(col(Task.source_section_id), col(Task.code), col(Task.title))
+        .where(col(Task.source_section_id).in_(ids))
+        .order_by(col(Task.sort_order))
+    ):
+        tasks[section_id or 0].append(ItemRef(code=code, title=title))
+    out = []
+    for row in rows:
+        section: Section = row[0]
+        section_id = section.id or 0
+        lead = [a.agency for a in agencies[section_id] if a.role == "lead"]
+        out.append(
+            SectionRead.model_validate(
+                {
+                    **_summary(row, lead),
+                    "text": section.text,
+                    "bullets": section.bullets,
+                    "agencies": agencies[section_id],
+                    "lead_note": section.lead_note,
+                    "children": children[section_id],
+                    "tasks": tasks[section_id],
+                }
+            )
         )
-    ).all()
-    tasks = (
-        await session.execute(
-            select(col(Task.code), col(Task.title))
-            .where(col(Task.source_section_id) == section.id)
-            .order_by(col(Task.sort_order))
-        )
-    ).all()
-    lead = [a.agency for a in agencies if a.role == "lead"]
-    return SectionRead.model_validate(
-        {
-            **_summary(row, lead),
-            "text": section.text,
-            "bullets": section.bullets,
-            "agencies": agencies,
-            "lead_note": section.lead_note,
-            "children": [ItemRef(code=c, title=t) for c, t in children],
-            "tasks": [ItemRef(code=c, title=t) for c, t in tasks],
-        }
-    )
+    return out

@@ -1,5 +1,6 @@
 """Task queries: the public list and detail of Phụ lục 3."""
 
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
@@ -136,34 +137,61 @@ async def list_tasks(
 
 
 async def get_task(session: AsyncSession, plan: Plan, code: str, today: date) -> TaskRead:
-    row = (await session.execute(_base(plan).where(col(Task.code) == code))).first()
-    if row is None:
+    found = await read_tasks(session, plan, [code], today)
+    if not found:
         raise NotFoundError("task", code)
-    task: Task = row[0]
-    links = await load_agency_links(session, TaskAgency, "task_id", [task.id or 0])
-    subtasks = (
+    return found[0]
+
+
+async def read_tasks(
+    session: AsyncSession, plan: Plan, codes: Sequence[str], today: date
+) -> list[TaskRead]:
+    """The plan's tasks of these codes as `GET /tasks/{code}` shows each, in plan order,
+    in a fixed number of queries however many (the sync feed reads a page of them); an
+    unknown code is left out."""
+    rows = (
         await session.execute(
-            select(col(Task.code), col(Task.title))
-            .where(col(Task.parent_id) == task.id)
-            .order_by(col(Task.sort_order))
+            _base(plan).where(col(Task.code).in_(list(codes))).order_by(col(Task.sort_order))
         )
     ).all()
-    source = None
-    if task.source_section_id is not None:
-        section = await session.get(Section, task.source_section_id)
-        if section is not None:
-            source = ItemRef(code=section.code, title=section.title)
-    progress = (await approved_task_progress(session, [task.id or 0]))[task.id or 0]
-    return TaskRead.model_validate(
-        {
-            **_summary(row, links[task.id or 0], progress, today),
-            "progress_history": [_progress(p) for p in progress],
-            "full_text": task.full_text,
-            "deliverables": task.deliverables,
-            "group_title": row[4],
-            "subgroup_title": row[5],
-            "source_section": source,
-            "subtasks": [ItemRef(code=c, title=t) for c, t in subtasks],
-            "note": task.note,
-        }
-    )
+    if not rows:
+        return []
+    ids = [row[0].id or 0 for row in rows]
+    links = await load_agency_links(session, TaskAgency, "task_id", ids)
+    subtasks: dict[int, list[ItemRef]] = {i: [] for i in ids}
+    for parent_id, code, title in await session.execute(
+        select(col(Task.parent_id), col(Task.code), col(Task.title))
+        .where(col(Task.parent_id).in_(ids))
+        .order_by(col(Task.sort_order))
+    ):
+        subtasks[parent_id or 0].append(ItemRef(code=code, title=title))
+    section_ids = {row[0].source_section_id for row in rows} - {None}
+    sources = {
+        section_id: ItemRef(code=code, title=title)
+        for section_id, code, title in await session.execute(
+            select(col(Section.id), col(Section.code), col(Section.title)).where(
+                col(Section.id).in_(section_ids)
+            )
+        )
+    }
+    progress = await approved_task_progress(session, ids)
+    out = []
+    for row in rows:
+        task: Task = row[0]
+        task_id = task.id or 0
+        out.append(
+            TaskRead.model_validate(
+                {
+                    **_summary(row, links[task_id], progress[task_id], today),
+                    "progress_history": [_progress(p) for p in progress[task_id]],
+                    "full_text": task.full_text,
+                    "deliverables": task.deliverables,
+                    "group_title": row[4],
+                    "subgroup_title": row[5],
+                    "source_section": sources.get(task.source_section_id or 0),
+                    "subtasks": subtasks[task_id],
+                    "note": task.note,
+                }
+            )
+        )
+    return out
