@@ -290,6 +290,15 @@ def cmd_openapi(_: argparse.Namespace) -> None:
     sys.stdout.write(json.dumps(spec, ensure_ascii=False, indent=2) + "\n")
 
 
+def _exit_if_misconfigured(exc: Exception) -> None:
+    """A database that refuses this configuration (the login may not switch to the runtime
+    role): exit 1 with its message, which names the fix, instead of a traceback. Looked up in
+    sys.modules: only a command that has loaded it can raise it, and others stay light."""
+    outage = sys.modules.get("app.core.outage")
+    if outage is not None and isinstance(exc, outage.DatabaseConfigurationError):
+        sys.exit(f"dxplan: {exc}")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="dxplan", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -374,6 +383,9 @@ def main(argv: list[str] | None = None) -> None:
         args.func(args)
     except KeyboardInterrupt:
         sys.exit(128 + signal.SIGINT)
+    except Exception as exc:
+        _exit_if_misconfigured(exc)
+        raise
     finally:
         if previous is not None:  # called in-process (tests): leave the caller's handler
             signal.signal(signal.SIGTERM, previous)

@@ -8,9 +8,11 @@ route is covered as soon as it exists.
 """
 
 import asyncio
+import gc
 import logging
 import re
 import socket
+import ssl
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager, suppress
@@ -20,6 +22,8 @@ from uuid import uuid4
 
 import httpx
 import pytest
+from asyncpg.connect_utils import TLSUpgradeProto  # type: ignore[import-untyped]
+from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
@@ -39,6 +43,8 @@ CODE = "database_unavailable"
 RETRY_AFTER = 7
 CONNECT_TIMEOUT = 0.5
 POOL_TIMEOUT = 0.5
+PING_TIMEOUT = 0.3
+COMMAND_TIMEOUT = 1.0
 # GET operations of the contract that need no database: they answer as usual meanwhile.
 DATABASE_FREE = {"/healthz", "/api/v1/meta/enums"}
 # Routes outside the contract that need no database either.
@@ -67,9 +73,9 @@ def _settings(url: str, **changes: Any) -> Any:
 
 @asynccontextmanager
 async def _client(
-    settings: Any, caplog: pytest.LogCaptureFixture
+    settings: Any, caplog: pytest.LogCaptureFixture, application: FastAPI | None = None
 ) -> AsyncIterator[httpx.AsyncClient]:
-    application = create_app(settings)
+    application = application or create_app(settings)
     # create_app installs the app's own log handler in place of pytest's: put caplog back.
     logging.getLogger().addHandler(caplog.handler)
     caplog.set_level(logging.INFO, logger="app.outage")
@@ -115,6 +121,13 @@ def _request(path: str, operation: dict[str, Any]) -> tuple[str, dict[str, Any]]
     return url, query
 
 
+def _example(media: dict[str, Any]) -> Any:
+    """A media type's example, or the first of its named examples."""
+    if "example" in media:
+        return media["example"]
+    return next(iter(media["examples"].values()))["value"]
+
+
 def _needs_token(operation: dict[str, Any]) -> bool:
     security = operation.get("security", [])
     return bool(security) and {} not in security
@@ -158,9 +171,9 @@ async def _walk(client: httpx.AsyncClient, token: str, *, concurrently: bool) ->
                 kwargs: dict[str, Any] = {"params": query, "headers": bearer}
                 content = operation.get("requestBody", {}).get("content", {})
                 if "application/json" in content:
-                    kwargs["json"] = content["application/json"]["example"]
+                    kwargs["json"] = _example(content["application/json"])
                 if "application/x-www-form-urlencoded" in content:
-                    kwargs["data"] = content["application/x-www-form-urlencoded"]["example"]
+                    kwargs["data"] = _example(content["application/x-www-form-urlencoded"])
                 calls.append((path, method.upper(), url, kwargs, None))
     assert {c[0] for c in calls if c[1] != "GET"} and len(calls) > 80
 
@@ -199,18 +212,7 @@ def _assert_logged_once(caplog: pytest.LogCaptureFixture, *, recovered: bool) ->
     expected = ["WARNING", "INFO"] if recovered else ["WARNING"]
     assert [level for level, _ in outage] == expected, outage
     assert "database unavailable" in outage[0][1]
-    assert not [
-        r
-        for r in caplog.records
-        if (r.exc_info or r.levelno >= logging.ERROR) and not _asyncpg_cancelled_connect(r)
-    ]
-
-
-def _asyncpg_cancelled_connect(record: logging.LogRecord) -> bool:
-    """asyncpg's one-line note when a connect attempt is cancelled by its timeout just as
-    the TCP connection completes (the transport is closed; its SSL-request future is left
-    with an error nobody reads). Not a request's traceback."""
-    return record.name == "asyncio" and "unexpected connection_lost() call" in str(record.msg)
+    assert not [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR]
 
 
 @contextmanager
@@ -307,11 +309,15 @@ async def test_no_free_pooled_connection_is_503_within_the_pool_timeout(
 
 class _Proxy:
     """A loopback TCP proxy to the real server that can be cut (every link dropped, new
-    connections closed at once, as when PostgreSQL stops) and restored."""
+    connections closed at once, as when PostgreSQL stops) and restored, or frozen: every
+    byte held in both directions and new connections accepted but never forwarded, nothing
+    closed (a crashed or frozen host, a partition: no reset ever comes) and thawed."""
 
     def __init__(self, host: str, port: int) -> None:
         self.target = (host, port)
         self.forwarding = True
+        self.flowing = asyncio.Event()
+        self.flowing.set()
         self.transports: set[asyncio.WriteTransport] = set()
         self.tasks: set[asyncio.Task[None]] = set()
 
@@ -323,6 +329,7 @@ class _Proxy:
     async def __aexit__(self, *_: object) -> None:
         self.server.close()
         self.cut()
+        self.thaw()  # held links see the cut and end
         await asyncio.wait_for(asyncio.gather(*self.tasks, return_exceptions=True), 5)
         await self.server.wait_closed()
 
@@ -331,12 +338,19 @@ class _Proxy:
         for transport in list(self.transports):
             transport.abort()
 
+    def freeze(self) -> None:
+        self.flowing.clear()
+
+    def thaw(self) -> None:
+        self.flowing.set()
+
     def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.create_task(self._link(reader, writer))
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
 
     async def _link(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await self.flowing.wait()
         if not self.forwarding:
             writer.transport.abort()
             return
@@ -350,6 +364,7 @@ class _Proxy:
         async def pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
             with suppress(OSError):
                 while data := await source.read(65536):
+                    await self.flowing.wait()
                     sink.write(data)
                     await sink.drain()
             sink.transport.abort()
@@ -386,6 +401,117 @@ async def test_service_recovers_without_restart(
             assert (await client.get("/readyz")).status_code == 200
             assert (await client.get("/api/v1/sections")).status_code == 200
     _assert_logged_once(caplog, recovered=True)
+
+
+async def test_a_database_that_stops_answering_is_503_in_bounded_time(
+    database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """No reset ever comes (a frozen host, a partition): pooled connections stay open and
+    silent, new ones are accepted and never answered. A pooled connection that does not
+    answer its ping within the ping timeout is dropped and a new one tried (connect
+    timeout): 503 within about both, /readyz too, and recovery when the server answers.
+
+    A statement slower than the ping timeout is no outage: the command timeout bounds
+    statements. Before the ping and command timeouts, GET /me gave no answer at all."""
+    real = make_url(database_url)
+    proxy = _Proxy(real.host or "127.0.0.1", real.port or 5432)
+    async with proxy as port:
+        settings = _settings(
+            _url_at(database_url, port),
+            db_ping_timeout_seconds=PING_TIMEOUT,
+            db_command_timeout_seconds=COMMAND_TIMEOUT,
+        )
+        application = create_app(settings)
+
+        @application.get("/test-only/slower-than-a-ping")
+        async def slower_than_a_ping(session: SessionDep) -> None:
+            await session.execute(text("SELECT pg_sleep(:s)"), {"s": PING_TIMEOUT * 2})
+
+        token_headers = {"Authorization": f"Bearer {_token(settings)}"}
+        async with _client(settings, caplog, application) as client:
+            assert (await client.get("/api/v1/tasks/A.I.1")).status_code == 200
+            assert (await client.get("/test-only/slower-than-a-ping")).status_code == 200
+            proxy.freeze()
+            for _ in range(2):
+                for url, headers in (
+                    ("/api/v1/me", token_headers),
+                    ("/api/v1/tasks/A.I.1", {}),
+                    ("/api/v1/sections", {}),
+                    ("/readyz", {}),
+                ):
+                    async with asyncio.timeout(15):  # today's bound or none at all
+                        response, elapsed = await _timed(client, "GET", url, headers=headers)
+                    _assert_unavailable(response, elapsed, url)
+                    assert elapsed < PING_TIMEOUT + CONNECT_TIMEOUT + 1.5, (url, elapsed)
+            proxy.thaw()
+            assert (await client.get("/api/v1/tasks/A.I.1")).status_code == 200
+            assert (await client.get("/readyz")).status_code == 200
+    _assert_logged_once(caplog, recovered=True)
+
+
+async def test_a_statement_without_answer_is_503_after_the_command_timeout(
+    database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The database stops answering in the middle of a request: its next statement gives
+    up after the command timeout, the request answers 503 and the connection is dropped
+    (not returned to the pool half-way through a statement)."""
+    real = make_url(database_url)
+    proxy = _Proxy(real.host or "127.0.0.1", real.port or 5432)
+    async with proxy as port:
+        settings = _settings(
+            _url_at(database_url, port),
+            db_ping_timeout_seconds=PING_TIMEOUT,
+            db_command_timeout_seconds=COMMAND_TIMEOUT,
+            db_pool_size=1,
+            db_max_overflow=0,
+        )
+        application = create_app(settings)
+
+        @application.get("/test-only/frozen-midway")
+        async def frozen_midway(session: SessionDep) -> None:
+            await session.execute(text("SELECT 1"))
+            proxy.freeze()
+            await session.execute(text("SELECT 2"))
+
+        async with _client(settings, caplog, application) as client:
+            assert (await client.get("/api/v1/tasks/A.I.1")).status_code == 200
+            async with asyncio.timeout(15):
+                response, elapsed = await _timed(client, "GET", "/test-only/frozen-midway")
+            _assert_unavailable(response, elapsed, "frozen midway")
+            assert COMMAND_TIMEOUT <= elapsed < COMMAND_TIMEOUT + 1.5, elapsed
+            proxy.thaw()
+            # The only pooled connection was dropped, not left inside its statement.
+            async with asyncio.timeout(15):
+                assert (await client.get("/api/v1/sections")).status_code == 200
+    _assert_logged_once(caplog, recovered=True)
+    assert f"no answer within {COMMAND_TIMEOUT:g} s" in caplog.records[0].getMessage()
+
+
+async def test_a_connect_abandoned_by_its_timeout_leaves_no_traceback(
+    database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """asyncpg's leftover when a connect timeout cancels an attempt just as the TCP
+    connection completes: its SSL-request protocol records the lost connection on a future
+    nobody awaits, and asyncio logs "Future exception was never retrieved" with a traceback
+    when it is collected (seen under load in the outage tests, about once in twenty
+    abandoned connects on a busy loop). Made here as asyncpg makes it; any other error
+    nobody retrieved is still logged."""
+    async with _client(_settings(database_url), caplog):
+        caplog.set_level(logging.DEBUG, logger="app.outage")
+        protocol = TLSUpgradeProto(
+            asyncio.get_running_loop(), "127.0.0.1", 5432, ssl.create_default_context(), True
+        )
+        protocol.connection_lost(None)  # what asyncio does to the cancelled attempt's transport
+        del protocol
+        gc.collect()
+        assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+        assert "connect attempt abandoned" in caplog.records[-1].getMessage()
+        other = asyncio.get_running_loop().create_future()
+        other.set_exception(ConnectionError("something else"))
+        del other
+        gc.collect()
+        errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+        assert len(errors) == 1 and "ConnectionError('something else')" in errors[0], errors
 
 
 async def test_ordinary_sql_errors_stay_500(

@@ -52,6 +52,12 @@ class Settings(BaseSettings):
     # with Retry-After: db_retry_after_seconds.
     db_connect_timeout_seconds: float = Field(default=3.0, gt=0, le=60)
     db_pool_timeout_seconds: float = Field(default=3.0, gt=0, le=60)
+    # A database that stops answering without closing anything: a pooled connection whose
+    # ping has no answer within the ping timeout is dropped and a new one opened; a statement
+    # with no answer within the command timeout gives up (503). The command timeout must
+    # exceed any legitimate statement, lock waits included.
+    db_ping_timeout_seconds: float = Field(default=2.0, gt=0, le=60)
+    db_command_timeout_seconds: float = Field(default=30.0, gt=0, le=3600)
     db_retry_after_seconds: int = Field(default=5, ge=1, le=3600)
     # Open a fresh connection per session instead of pooling; for callers that run the app
     # on more than one event loop (the synchronous test client).

@@ -14,7 +14,7 @@ from sqlalchemy.pool import NullPool
 from sqlmodel import SQLModel
 
 from app.core.config import Settings, async_url
-from app.core.outage import translate_connect_errors
+from app.core.outage import bound_statements, translate_connect_errors
 
 # Named constraints from the first migration on, so downgrades can drop them by name.
 NAMING_CONVENTION = {
@@ -46,8 +46,14 @@ def make_engine(settings: Settings, *, null_pool: bool = False) -> AsyncEngine:
     connect_args.setdefault("server_settings", {})["role"] = settings.db_runtime_role
     # Bounded waits, and connection failures as DatabaseUnavailableError (app.core.outage).
     connect_args["timeout"] = settings.db_connect_timeout_seconds
+    connect_args["command_timeout"] = settings.db_command_timeout_seconds
     engine = create_async_engine(async_url(settings.database_url), **kwargs)
     translate_connect_errors(engine)
+    bound_statements(
+        engine,
+        ping_seconds=settings.db_ping_timeout_seconds,
+        command_seconds=settings.db_command_timeout_seconds,
+    )
     return engine
 
 

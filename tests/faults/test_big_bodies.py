@@ -10,7 +10,9 @@ limit, while the client is still writing (and may close the connection after it)
 
 import asyncio
 import contextlib
+import math
 import socket
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -31,9 +33,12 @@ from tests.faults.harness import (
 BIG = 50 * 1024 * 1024
 PIECE = b"a" * (256 * 1024)
 ANSWER_SECONDS = 1.0  # the issue's bound for the 413
-# /healthz on either worker while big bodies arrive: milliseconds when idle; the margin is
-# for a loaded CI machine (before body limits, a worker froze for over 5 s).
-HEALTHZ_SECONDS = 0.5
+# /healthz on either worker while big bodies arrive: milliseconds when idle. Before body
+# limits a worker froze for over 5 s. On a loaded 2-core machine a single poll may wait for
+# the scheduler, so the bound is on the 95th percentile, and a looser one on the slowest
+# poll (still far below a frozen worker's 5 s).
+HEALTHZ_P95_SECONDS = 0.5
+HEALTHZ_MAX_SECONDS = 2.0
 HEALTHZ_POLLERS = 4  # keep-alive connections, spread by the kernel over both workers
 
 
@@ -107,13 +112,24 @@ async def _read_answer(
 
 @dataclass
 class HealthWatch:
-    """Polls /healthz on a few keep-alive connections until stopped; keeps the latencies."""
+    """Polls /healthz on a few keep-alive connections until stopped; keeps the latencies.
+
+    From a thread with an event loop of its own: the 50 MB sends keep the test's loop busy,
+    and polls made on it would measure that, not the server."""
 
     server: DxplanServer
     latencies: list[float] = field(default_factory=list)  # of polls sent after ``since``
     since: float = float("inf")
     failures: list[str] = field(default_factory=list)
-    stop: asyncio.Event = field(default_factory=asyncio.Event)
+    stop: threading.Event = field(default_factory=threading.Event)
+
+    def start(self, pollers: int) -> threading.Thread:
+        async def run() -> None:
+            await asyncio.gather(*(self.poll() for _ in range(pollers)))
+
+        thread = threading.Thread(target=asyncio.run, args=(run(),), daemon=True)
+        thread.start()
+        return thread
 
     async def poll(self) -> None:
         async with live_client(self.server) as http:
@@ -149,7 +165,7 @@ async def test_50_mb_bodies_answer_413_at_once_and_no_worker_dies(
     workers = server.worker_pids()
     assert len(workers) == 2, server.log_tail()
     watch = HealthWatch(server)
-    pollers = [asyncio.create_task(watch.poll()) for _ in range(HEALTHZ_POLLERS)]
+    pollers = watch.start(HEALTHZ_POLLERS)
     answers: list[tuple[str, Answer | str]] = []
     try:
         await asyncio.sleep(0.3)  # the pollers are connected and warm
@@ -164,7 +180,7 @@ async def test_50_mb_bodies_answer_413_at_once_and_no_worker_dies(
         await asyncio.sleep(0.5)  # a worker that is about to be killed shows it here
     finally:
         watch.stop.set()
-        await asyncio.gather(*pollers)
+        await asyncio.to_thread(pollers.join, 15)
 
     wrong = []
     for path, answer in answers:
@@ -180,5 +196,8 @@ async def test_50_mb_bodies_answer_413_at_once_and_no_worker_dies(
     assert wrong == [], server.log_tail()
     assert watch.failures == []
     assert len(watch.latencies) >= HEALTHZ_POLLERS
-    assert max(watch.latencies) < HEALTHZ_SECONDS, sorted(watch.latencies)[-5:]
+    slowest = sorted(watch.latencies)
+    p95 = slowest[math.ceil(0.95 * len(slowest)) - 1]
+    assert p95 < HEALTHZ_P95_SECONDS, (p95, slowest[-5:])
+    assert slowest[-1] < HEALTHZ_MAX_SECONDS, slowest[-5:]
     assert server.worker_pids() == workers, server.log_tail()

@@ -8,6 +8,7 @@ traceback in the log.
 
 import asyncio
 import contextlib
+import json
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -21,7 +22,6 @@ CLIENTS = 20
 OUTAGE_SECONDS = 5.0
 RECOVERY_SECONDS = 20.0  # at most, after the restart, for answers to be 2xx again
 AFTER_RECOVERY_SECONDS = 1.0  # of load kept once reads and writes succeed again
-MAX_TRACEBACKS = 10  # logged during the outage: once per outage window, not per request
 
 PUBLIC_READS = [
     f"{API}/tasks?limit=20",
@@ -140,12 +140,44 @@ async def test_database_outage_under_load_answers_503_and_recovers(
     assert server.worker_pids() == workers, server.log_tail()
 
     # Every comment acknowledged with 201 is there, after the restart.
+    stored: set[str] = set()
     async with live_client(server) as http:
-        listed = await http.get(f"{API}/reports/{staff.report_id}/comments", headers=staff.officer)
-    assert listed.status_code == 200, listed.text
-    stored = {event["comment"] for event in listed.json()}
+        params: dict[str, str | int] = {"limit": 200}
+        while True:  # every page of the conversation
+            listed = await http.get(
+                f"{API}/reports/{staff.report_id}/comments", headers=staff.officer, params=params
+            )
+            assert listed.status_code == 200, listed.text
+            stored |= {event["comment"] for event in listed.json()["items"]}
+            if not listed.json()["next_cursor"]:
+                break
+            params["cursor"] = listed.json()["next_cursor"]
     assert load.acknowledged, summary
     assert set(load.acknowledged) - stored == set()
 
-    tracebacks = server.log_text()[log_before:].count("Traceback (most recent call last)")
-    assert tracebacks <= MAX_TRACEBACKS, f"{tracebacks} tracebacks logged for {summary}"
+    # The log of this outage: no traceback at all, and one "database unavailable" warning
+    # per worker at most (the outage starts once in each; failures of attempts begun before
+    # the recovery belong to it). None when the outage began within the settle time of the
+    # previous test's recovery: still the same window for the workers.
+    records = _log_records(server.log_text()[log_before:])
+    tracebacks = [r for r in records if "Traceback (most recent call last)" in str(r)]
+    assert tracebacks == [], f"{len(tracebacks)} tracebacks, the first: {tracebacks[0]}"
+    warnings = [
+        r
+        for r in records
+        if r.get("level") == "WARNING" and "database unavailable" in str(r.get("message"))
+    ]
+    assert len(warnings) <= len(workers), warnings
+
+
+def _log_records(text: str) -> list[dict[str, object]]:
+    """The server's JSON log lines; any other line (a raw traceback, a print) as a record of
+    its own text, so that nothing written to the log escapes the checks."""
+    records: list[dict[str, object]] = []
+    for line in text.splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:
+            record = None
+        records.append(record if isinstance(record, dict) else {"message": line})
+    return records
