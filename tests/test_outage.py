@@ -32,7 +32,8 @@ from sqlalchemy.pool import NullPool
 
 from app.core.config import async_url
 from app.core.db import make_engine
-from app.core.outage import is_database_unavailable
+from app.core.errors import DatabaseUnavailableError
+from app.core.outage import OutageMonitor, is_database_unavailable
 from app.core.security import issue_access_token
 from app.deps import SessionDep
 from app.main import create_app
@@ -512,6 +513,27 @@ async def test_a_connect_abandoned_by_its_timeout_leaves_no_traceback(
         gc.collect()
         errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
         assert len(errors) == 1 and "ConnectionError('something else')" in errors[0], errors
+
+
+def test_one_warning_per_outage_window(caplog: pytest.LogCaptureFixture) -> None:
+    """Under load an outage flaps at its edges: a ping that raced the shutdown succeeds
+    just after the first failure, a connect begun before the restart fails just after the
+    first success. Failures within the settle time of a recovery are the same outage; one
+    after it is a new one (seen in the fault suite: up to five warnings per outage before)."""
+    caplog.set_level(logging.INFO, logger="app.outage")
+    monitor = OutageMonitor(settle_seconds=0.3)
+    error = DatabaseUnavailableError("ConnectionRefusedError: refused")
+    monitor.failed(error)  # the outage starts
+    monitor.answered()  # a ping that raced the shutdown
+    monitor.failed(error)  # the same outage
+    monitor.failed(error)
+    monitor.answered()  # the database is back
+    monitor.failed(error)  # a connect begun before it
+    monitor.answered()
+    time.sleep(0.4)
+    monitor.failed(error)  # a new outage
+    levels = [r.levelname for r in caplog.records if r.name == "app.outage"]
+    assert levels == ["WARNING", "INFO", "INFO", "INFO", "WARNING"], levels
 
 
 async def test_ordinary_sql_errors_stay_500(
