@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 # in the data folder (DXPLAN_DATA_DIR, .data by default).
 LOGS := $(or $(DXPLAN_DATA_DIR),.data)/logs
 
-.PHONY: run test lint pytest openapi clean distclean
+.PHONY: run test lint pytest openapi bench bench-quick clean distclean
 
 # One line on the terminal; pip's output goes to a log, shown in full when it fails.
 $(STAMP): pyproject.toml
@@ -41,6 +41,17 @@ pytest: $(STAMP)
 ## Rewrite the committed contract from the app.
 openapi: $(STAMP)
 	$(BIN)/dxplan openapi > openapi/openapi.json
+
+## Benchmark, not part of `make test` (README "Benchmark"; needs wrk): the service in production
+## mode on a fresh database against a bare ASGI ceiling, at 1× and 100× history; about 10 minutes;
+## appends the run to bench/RESULTS.md. BENCH_DATABASE_URL (or DATABASE_URL): a local PostgreSQL
+## superuser to create the throwaway database with; else an embedded one.
+bench: $(STAMP)
+	$(BIN)/python -m bench.run
+
+## The same with 3 s runs and 10× history, not recorded: for development (about 3 minutes).
+bench-quick: $(STAMP)
+	$(BIN)/python -m bench.run --quick --no-record
 
 ## Remove what installing and building made; keeps .data (the database, evidence files, logs).
 clean:

@@ -1,0 +1,161 @@
+"""Where the time goes: py-spy samples the service's workers while wrk drives one case.
+
+    python -m bench.profile [--seconds 10] [--big 100] [--only NAME ...]
+
+Same set-up as bench/run.py (fresh database, production settings, 2 workers, 1× history,
+later grown to ``--big``×). For each profiled case: prime and warm up, then
+``py-spy record --format raw`` on both workers for the whole measured wrk run. py-spy leaves
+out idle samples, so the shares are of the workers' CPU time (waits on the database are
+not in them; the run's "db CPU ms/req" column measures those). Prints, per case, the
+functions with the largest inclusive and self shares, and writes the collapsed stacks
+(flamegraph.pl or speedscope read them) to the run's work folder.
+"""
+
+import argparse
+import asyncio
+import shutil
+import subprocess
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
+
+from bench import datagen, loadgen, run
+from bench.loadgen import Load
+from bench.servers import Database, Server, app_server, workdir
+
+TOP = 22
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    case: str  # a bench.run case name
+    large: bool  # on the --big× history
+    cache: bool
+
+
+TARGETS = [
+    Target("cached public hit", "GET /tasks?limit=100", large=False, cache=True),
+    Target("staff GET /reports", "GET /reports (reviewer)", large=False, cache=True),
+    Target("comment write", "POST /reports/{id}/comments", large=False, cache=True),
+    Target("built /tasks?limit=100 at big", "GET /tasks?limit=100", large=True, cache=False),
+    Target("/dashboard at big", "GET /dashboard", large=True, cache=False),
+]
+
+
+def _py_spy() -> str:
+    path = shutil.which("py-spy") or str(Path(run.BIN) / "py-spy")
+    if not Path(path).exists():
+        raise SystemExit("bench: py-spy is missing: pip install -e '.[dev]'")
+    return path
+
+
+def workers(server: Server) -> list[int]:
+    assert server.process is not None
+    master = psutil.Process(server.process.pid)
+    return [
+        p.pid
+        for p in master.children(recursive=True)
+        if "multiprocessing" in " ".join(p.cmdline()) or p.name().startswith("python")
+    ]
+
+
+def profile(ctx: run.Context, server: Server, case: run.Case, out: Path) -> Counter[str]:
+    if case.kind != "write":
+        run.prime(server, case.requests)
+    warm = Load(ctx.load.threads, ctx.load.connections, ctx.warmup)
+    comment = ctx.run_id + "p" if case.kind == "write" else None
+    loadgen.run(server.base_url, case.requests, warm, comment_run=comment and comment + "w")
+    run.settle(server)
+    spies = []
+    for pid in workers(server):
+        path = out.with_suffix(f".{pid}.txt")
+        argv = [_py_spy(), "record", "--pid", str(pid), "--duration", f"{ctx.load.seconds:g}"]
+        argv += ["--rate", "200", "--format", "raw", "--output", str(path)]
+        spies.append(
+            (subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT), path)
+        )
+    result = loadgen.run(server.base_url, case.requests, ctx.load, comment_run=comment)
+    stacks: Counter[str] = Counter()
+    for spy, path in spies:
+        spy.wait(timeout=60)
+        if path.exists():
+            for line in path.read_text().splitlines():
+                stack, _, count = line.rpartition(" ")
+                stacks[stack] += int(count)
+    run.settle(server)
+    print(f"\n### {case.name}: {result.rate:,.0f} req/s, p99 {result.p99_ms:.0f} ms", flush=True)
+    return stacks
+
+
+def _frame(frame: str) -> str:
+    """``function (path:line)`` → ``function (short/path)``, without the line."""
+    name, _, where = frame.partition(" (")
+    path = where.rsplit(":", 1)[0]
+    for marker in ("site-packages/", "/work/main/", "lib/python3"):
+        if marker in path:
+            path = path.split(marker, 1)[1]
+    return f"{name} ({path})"
+
+
+def summary(stacks: Counter[str]) -> list[str]:
+    total = sum(stacks.values()) or 1
+    inclusive: Counter[str] = Counter()
+    own: Counter[str] = Counter()
+    for stack, count in stacks.items():
+        frames = [_frame(f) for f in stack.split(";")[1:]]  # the first is the process
+        for frame in set(frames):
+            inclusive[frame] += count
+        if frames:
+            own[frames[-1]] += count
+    lines = [f"{total} samples (200/s on each worker, idle left out)", "", "inclusive:"]
+    lines += [f"  {n * 100 / total:5.1f}%  {f}" for f, n in inclusive.most_common(TOP * 3)]
+    lines += ["", "self:"]
+    lines += [f"  {n * 100 / total:5.1f}%  {f}" for f, n in own.most_common(TOP)]
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.profile", description=__doc__)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--big", type=int, default=100)
+    parser.add_argument("--only", nargs="*", help="profile only these targets (names)")
+    args = parser.parse_args()
+    loadgen.require_wrk()
+    _py_spy()
+    work = workdir()
+    db = Database.create(run.report.server_url(), work)
+    targets = [t for t in TARGETS if not args.only or t.name in args.only]
+    try:
+        run.run_cli(["migrate"], db.url)
+        run.run_cli(["seed"], db.url)
+        asyncio.run(datagen.load(db.url, 0, 1))
+        ids, writers = run.identifiers(db)
+        ctx = run.Context(db, Load(seconds=args.seconds), 2.0, "profile", {}, ids)
+        for large in (False, True):
+            if large:
+                asyncio.run(datagen.load(db.url, 1, args.big))
+            for cache in (True, False):
+                chosen = [t for t in targets if t.large == large and t.cache == cache]
+                if not chosen:
+                    continue
+                server = app_server(db.url, 512 if cache else 0, work, f"profile-{len(chosen)}")
+                server.start()
+                try:
+                    ctx.tokens = run.sign_in_all(server, writers)
+                    by_name = {c.name: c for c in run.cases(ctx)}
+                    for target in chosen:
+                        out = work / target.name.replace(" ", "_").replace("/", "")
+                        stacks = profile(ctx, server, by_name[target.case], out)
+                        print(f"{target.name}:", *summary(stacks), sep="\n", flush=True)
+                finally:
+                    server.stop()
+    finally:
+        db.drop()
+    print(f"\nbench: collapsed stacks in {work}")
+
+
+if __name__ == "__main__":
+    main()
