@@ -235,6 +235,7 @@ async def _build(
         ("code", "indicators"): ["CT-2025-06"],
         ("code", "sections"): ["II.5.a"],
         ("code", "agencies"): ["SYT"],
+        ("code", "reorganisations"): ["HP-2025-07-CITY"],
         ("number", "documents"): ["1"],
     }
     return scene, moved
