@@ -308,6 +308,19 @@ def item_routes(kind: str) -> list["Endpoint"]:
     ]
 
 
+async def draft_with_comment(ctx: Context, caller: Account) -> dict[str, Any]:
+    """A fresh Sở Y tế draft with one comment of its officer; `item` is the comment's id."""
+    prepared = await in_state("draft")(ctx, caller)
+    comment = await _ok(
+        await ctx.client.post(
+            f"{API}/reports/{prepared['id']}/comments",
+            headers=ctx.accounts["officer"].headers,
+            json={"body": "Xin ý kiến."},
+        )
+    )
+    return {**prepared, "item": comment["id"]}
+
+
 @dataclass
 class Endpoint:
     method: str
@@ -461,6 +474,13 @@ MATRIX: list[Endpoint] = [
         agency_only(201),
         url="/api/v1/reports/{id}/comments",
         prepare=in_state("draft", body={"body": "Xin ý kiến."}),
+    ),
+    Endpoint(
+        "GET",
+        "/api/v1/reports/{report_id}/comments/{comment_id}",
+        agency_only(200),
+        url="/api/v1/reports/{id}/comments/{item}",
+        prepare=draft_with_comment,
     ),
     *item_routes("task-updates"),
     *item_routes("indicator-values"),

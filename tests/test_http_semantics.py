@@ -228,7 +228,7 @@ class Scene:
 async def scene(
     client: httpx.AsyncClient, sessionmaker: Any, accounts: dict[str, Account]
 ) -> Scene:
-    """A submitted report with every kind of item, an evidence file, a webhook with one
+    """A submitted report with every kind of item, an evidence file, a comment, a webhook with one
     delivery: a real value for every path parameter of the contract."""
     officer = await signed_in(client, sessionmaker, role="officer", agency="SYT")
     lead = await signed_in(client, sessionmaker, role="agency_lead", agency="SYT")
@@ -265,6 +265,10 @@ async def scene(
         files={"file": ("anh.png", png(), "image/png")},
     )
     assert attachment.status_code == 201, attachment.text
+    comment = await client.post(
+        f"{url}/comments", headers=officer.headers, json={"body": "Ý kiến."}
+    )
+    assert comment.status_code == 201, comment.text
     submitted = await client.post(
         f"{url}/submit", headers={**lead.headers, "If-Match": await etag_of(client, url, lead)}
     )
@@ -282,6 +286,7 @@ async def scene(
         "period_id": str(period["id"]),
         "webhook_id": str(webhook_id),
         "delivery_id": str(delivery),
+        "comment_id": str(comment.json()["id"]),
         "user_id": str(officer.id),
         "code": "E.1",
         "number": "1",
