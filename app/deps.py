@@ -1,5 +1,6 @@
 """Dependencies that routes name in their signatures."""
 
+import re
 from collections.abc import AsyncIterator
 from datetime import date, datetime
 from typing import Annotated, Any
@@ -7,6 +8,8 @@ from typing import Annotated, Any
 import jwt
 from fastapi import Depends, Query, Request
 from fastapi.security import OAuth2PasswordBearer
+from pydantic import BeforeValidator
+from pydantic_core import PydanticCustomError
 from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
@@ -70,6 +73,21 @@ def get_today() -> date:
 Today = Annotated[date, Depends(get_today)]
 
 
+_FULL_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _full_date(value: object) -> object:
+    """Only what the contract's `format: date` admits, an RFC 3339 full-date (YYYY-MM-DD).
+    Pydantic's lax date parsing alone would also take a Unix timestamp (`0.0` is 1 January
+    1970) or a date-time, which the contract refuses. Reported as pydantic's own
+    `date_parsing`, so it reads like any other unparsable date."""
+    if isinstance(value, str) and not _FULL_DATE.fullmatch(value):
+        raise PydanticCustomError(
+            "date_parsing", "Input should be a valid date in the format YYYY-MM-DD"
+        )
+    return value
+
+
 async def get_resolver(
     session: SessionDep,
     today: Today,
@@ -78,10 +96,12 @@ async def get_resolver(
         Query(
             ge=date(1900, 1, 1),
             le=date(2100, 12, 31),
-            description="The day `responsible` answers for (YYYY-MM-DD); default today in "
-            "Việt Nam. The plan's own agencies are shown whatever the day.",
+            description="The day `responsible` answers for (YYYY-MM-DD, from 1900-01-01 to "
+            "2100-12-31); default today in Việt Nam. The plan's own agencies are shown "
+            "whatever the day.",
             examples=["2024-06-01"],
         ),
+        BeforeValidator(_full_date),
     ] = None,
 ) -> Resolver:
     """Who is responsible on the day asked, from the reorganisations graph (cached per

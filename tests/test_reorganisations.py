@@ -80,10 +80,18 @@ async def test_as_of_answers_the_agencies_of_that_day(
 
 
 async def test_a_bad_as_of_is_a_422(client: httpx.AsyncClient) -> None:
-    for value in ("2024-13-01", "yesterday", "1800-01-01"):
-        response = await client.get(f"{API}/tasks/A.I.1", params={"as_of": value})
-        assert response.status_code == 422, value
-        assert response.headers["content-type"].startswith("application/problem+json")
+    # Only a full-date (the contract's `format: date`): not a Unix timestamp, which pydantic
+    # alone would read as a day of 1970, nor a date-time.
+    bad = ("2024-13-01", "yesterday", "1800-01-01", "0.0", "0", "86400", "2024-06-01T00:00:00")
+    for path in ("/tasks/A.I.1", "/plan"):
+        for value in bad:
+            response = await client.get(f"{API}{path}", params={"as_of": value})
+            assert response.status_code == 422, (path, value)
+            assert response.headers["content-type"].startswith("application/problem+json")
+            assert [e["field"] for e in response.json()["errors"]] == ["as_of"], value
+    [error] = (await client.get(f"{API}/plan", params={"as_of": "0.0"})).json()["errors"]
+    assert error["message"] == "Phải là một ngày dạng YYYY-MM-DD."
+    assert (await client.get(f"{API}/plan", params={"as_of": "2024-06-01"})).status_code == 200
 
 
 async def test_group_leads_resolve_through_their_members(client: httpx.AsyncClient) -> None:

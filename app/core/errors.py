@@ -338,6 +338,7 @@ _KNOWN_FIELD_KEYS = {
     "field.extra_forbidden",
     "field.missing",
     "field.int_parsing",
+    "field.date_parsing",
     "field.greater_than_equal",
     "field.less_than_equal",
     "field.string_too_short",

@@ -237,6 +237,10 @@ MESSAGES: dict[str, dict[Lang, str]] = {
     # Field validation, by pydantic error type.
     "field.missing": {"vi": "Thiếu trường bắt buộc.", "en": "Field required."},
     "field.int_parsing": {"vi": "Phải là số nguyên.", "en": "Must be an integer."},
+    "field.date_parsing": {
+        "vi": "Phải là một ngày dạng YYYY-MM-DD.",
+        "en": "Must be a date in the form YYYY-MM-DD.",
+    },
     "field.greater_than_equal": {
         "vi": "Phải lớn hơn hoặc bằng {ge}.",
         "en": "Must be greater than or equal to {ge}.",
