@@ -264,3 +264,27 @@ async def test_the_example_check_catches_a_bad_example(client: httpx.AsyncClient
     assert any("auth-refresh /requestBody" in f and "'refresh_token'" in f for f in failures)
     assert any("tasks-get /responses/404" in f for f in failures)
     assert any("ReportRead/properties/created_at" in f for f in failures)
+
+
+async def test_every_json_write_documents_its_400_for_an_unreadable_body(
+    client: httpx.AsyncClient,
+) -> None:
+    """A JSON body that cannot be decoded (a byte that is not UTF-8 after a UTF-8 start; a
+    body in another encoding altogether is 415) is refused by the framework before any check
+    of the caller or the parameters: 400 `malformed_request`, which every operation
+    taking JSON must therefore document."""
+    spec = await _spec(client)
+    tried = []
+    for path, method, operation in _operations(spec):
+        if "application/json" not in operation.get("requestBody", {}).get("content", {}):
+            continue
+        url = re.sub(r"\{[^}]+\}", "1", path)
+        response = await client.request(
+            method, url, content=b'{"a": "\xff"}', headers={"Content-Type": "application/json"}
+        )
+        where = (operation["operationId"], response.text[:200])
+        assert response.status_code == 400, where
+        assert response.json()["code"] == "malformed_request", where
+        assert "400" in operation["responses"], where
+        tried.append(operation["operationId"])
+    assert {"reorganisations-create", "reorganisations-update", "periods-create"} <= set(tried)

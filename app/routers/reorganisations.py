@@ -75,7 +75,7 @@ async def get_reorganisation(
     summary="Record a reorganisation",
     status_code=status.HTTP_201_CREATED,
     response_model=ReorganisationRead,
-    responses=problems(401, 403, 409, 422),
+    responses=problems(400, 401, 403, 409, 422),
 )
 async def create_reorganisation(
     session: SessionDep,
@@ -101,7 +101,7 @@ async def create_reorganisation(
     "/{code}",
     operation_id="reorganisations-update",
     summary="Correct a reorganisation",
-    responses=problems(401, 403, 404, 412, 422, 428),
+    responses=problems(400, 401, 403, 404, 412, 422, 428),
 )
 async def update_reorganisation(
     response: Response,
