@@ -10,6 +10,7 @@ growth is shown, not judged.
 import statistics
 import time
 from dataclasses import dataclass
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import orjson
@@ -102,8 +103,8 @@ def measure(client: httpx.Client, request: Request, *, budget: float = 2.0) -> M
 
 def _full_page(answer: httpx.Response) -> bool:
     """A list envelope ({"items": [...], "next_cursor": ...}) that is full (a next page, or
-    as many items as the default page holds): its size is bounded by the page size, so it
-    may grow up to a full page and no further."""
+    as many items as its limit allows): its size is bounded by the page size, so it may
+    grow up to a full page and no further."""
     if not answer.headers.get("content-type", "").startswith("application/json"):
         return False
     try:
@@ -112,7 +113,9 @@ def _full_page(answer: httpx.Response) -> bool:
         return False
     if not isinstance(body, dict) or not isinstance(body.get("items"), list):
         return False
-    return bool(body.get("next_cursor")) or len(body["items"]) >= DEFAULT_LIMIT
+    query = parse_qs(urlsplit(str(answer.request.url)).query)
+    limit = int(query.get("limit", [DEFAULT_LIMIT])[0])
+    return bool(body.get("next_cursor")) or len(body["items"]) >= limit
 
 
 def run_all(base_url: str, tokens: dict[str, str], ids: dict[str, int]) -> dict[str, Measured]:

@@ -26,6 +26,7 @@ from bench.loadgen import Load
 from bench.servers import Database, Server, app_server, workdir
 
 TOP = 22
+NATIVE = False  # --native: C frames too (asyncpg's Cython protocol, uvloop, zlib)
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,7 @@ def profile(ctx: run.Context, server: Server, case: run.Case, out: Path) -> Coun
         path = out.with_suffix(f".{pid}.txt")
         argv = [_py_spy(), "record", "--pid", str(pid), "--duration", f"{ctx.load.seconds:g}"]
         argv += ["--rate", "200", "--format", "raw", "--output", str(path)]
+        argv += ["--native"] if NATIVE else []
         spies.append(
             (subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT), path)
         )
@@ -94,27 +96,73 @@ def _frame(frame: str) -> str:
     """``function (path:line)`` → ``function (short/path)``, without the line."""
     name, _, where = frame.partition(" (")
     path = where.rsplit(":", 1)[0]
-    for marker in ("site-packages/", "/work/main/", "lib/python3"):
+    for marker in ("site-packages/", "/work/main/", "lib/python3.11/"):
         if marker in path:
             path = path.split(marker, 1)[1]
     return f"{name} ({path})"
 
 
+# Frames every request sits under: 100 % of the event loop's samples, so not worth a line.
+BOILERPLATE = (
+    "<module>",
+    "spawn_main",
+    "_main",
+    "BaseProcess.",
+    "subprocess_started",
+    "Process.target",
+    "Server.run",
+    "asyncio_run",
+    "Runner.run",
+)
+
+
 def summary(stacks: Counter[str]) -> list[str]:
-    total = sum(stacks.values()) or 1
+    """Shares of the event loop's busy samples. Stacks of other threads (uvicorn's
+    supervisor pings, anyio's worker threads, the resource tracker) are left out, and so
+    are samples whose innermost Python frame is the loop itself (uvloop's C code: socket
+    I/O and waiting; py-spy does not always see the wait as idle). SQLAlchemy's greenlets
+    show as stacks of their own, without the loop's frames: they are counted as busy."""
     inclusive: Counter[str] = Counter()
     own: Counter[str] = Counter()
+    in_loop = other = busy = 0
     for stack, count in stacks.items():
-        frames = [_frame(f) for f in stack.split(";")[1:]]  # the first is the process
-        for frame in set(frames):
-            inclusive[frame] += count
-        if frames:
-            own[frames[-1]] += count
-    lines = [f"{total} samples (200/s on each worker, idle left out)", "", "inclusive:"]
-    lines += [f"  {n * 100 / total:5.1f}%  {f}" for f, n in inclusive.most_common(TOP * 3)]
+        frames = stack.split(";")
+        if frames[0].startswith("Thread._bootstrap") or "resource_tracker" in frames[-1]:
+            other += count
+            continue
+        if frames[-1].startswith("Runner.run"):
+            in_loop += count
+            continue
+        busy += count
+        names = [_frame(f) for f in frames]
+        for name in set(names):
+            if not name.startswith(BOILERPLATE):
+                inclusive[name] += count
+        own[names[-1]] += count
+    total = busy or 1
+    lines = [
+        f"{busy} busy samples of the event loop (200/s per worker); besides them {in_loop}"
+        f" in uvloop's C code (I/O or waiting) and {other} in other threads.",
+        "",
+        "inclusive (share of busy samples):",
+    ]
+    lines += [f"  {n * 100 / total:5.1f}%  {f}" for f, n in inclusive.most_common(TOP * 2)]
     lines += ["", "self:"]
     lines += [f"  {n * 100 / total:5.1f}%  {f}" for f, n in own.most_common(TOP)]
     return lines
+
+
+def summarize(folder: Path) -> None:
+    """Print the summary of every profile left in a run's work folder."""
+    for target in TARGETS:
+        stem = target.name.replace(" ", "_").replace("/", "")
+        stacks: Counter[str] = Counter()
+        for path in sorted(folder.glob(f"{stem}.*.txt")):
+            for line in path.read_text().splitlines():
+                stack, _, count = line.rpartition(" ")
+                stacks[stack] += int(count)
+        if stacks:
+            print(f"\n{target.name}:", *summary(stacks), sep="\n")
 
 
 def main() -> None:
@@ -122,7 +170,14 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--big", type=int, default=100)
     parser.add_argument("--only", nargs="*", help="profile only these targets (names)")
+    parser.add_argument("--summarize", type=Path, help="only summarize a run's folder")
+    parser.add_argument("--native", action="store_true", help="sample C frames too")
     args = parser.parse_args()
+    global NATIVE
+    NATIVE = args.native
+    if args.summarize:
+        summarize(args.summarize)
+        return
     loadgen.require_wrk()
     _py_spy()
     work = workdir()
