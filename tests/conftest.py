@@ -68,7 +68,7 @@ async def accounts(client: httpx.AsyncClient, sessionmaker: Any) -> dict[str, Ac
 def offline_name_resolution() -> Iterator[None]:
     """Webhook host names never reach a DNS server in tests (only loopback may see our
     traffic): `localhost` names resolve as the system says, any other name fails to
-    resolve unless a test installs its own table (tests/test_webhook_destinations.py)."""
+    resolve unless a test installs its own table (tests/services/test_webhook_destinations.py)."""
     import socket
 
     from app.services import webhook_destinations

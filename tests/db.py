@@ -72,10 +72,10 @@ def settings_for(url: str) -> Settings:
         storage_dir=storage_dir_for(url),
         webhook_worker=False,  # tests run deliveries themselves
         # Bursts of parallel requests on a loaded CI machine wait for pooled connections
-        # longer than the 3 s default allows; tests/test_outage.py sets its own timeouts.
+        # longer than the 3 s default allows; tests/core/test_outage.py sets its own timeouts.
         db_pool_timeout_seconds=30.0,
         # Test receivers listen on loopback, which webhooks may not reach by default
-        # (tests/test_webhook_destinations.py checks the default with this list empty).
+        # (tests/services/test_webhook_destinations.py checks the default with this list empty).
         webhook_allowed_networks=["127.0.0.0/8", "::1/128"],
     )  # type: ignore[arg-type]
 

@@ -14,7 +14,7 @@ appended by a deferred constraint trigger when its transaction commits (migratio
   lock first, so the two never deadlock). Measured on the shared 2-core test machine, 50
   parallel comments through HTTP (each one audit row, in-process app, pool of 40): median
   0.43 s for the burst with the chain, 0.33 s with its trigger disabled; the chain stays
-  valid (``tests/test_audit_chain.py`` checks 20 parallel comments).
+  valid (``tests/services/test_audit_chain.py`` checks 20 parallel comments).
 - The runtime role cannot write the chain (SECURITY DEFINER function, SELECT-only grant)
   nor alter, update or delete audit rows; the owner can, and ``verify`` finds it unless
   the whole tail was rewritten consistently: keep the printed head outside the database.

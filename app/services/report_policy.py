@@ -5,7 +5,7 @@ caller must belong to the report's agency, the states in which the action is ope
 report's state, the item's review state, whether the period must be open), and whether a
 comment is required. The guards (`require`) and the `allowed_actions` every response lists
 (`actions`) both read these rows and nothing else, so what the app is told and what the
-server enforces cannot drift; tests/test_report_policy.py derives its cases from the rows.
+server enforces cannot drift; tests/services/test_report_policy.py derives its cases from the rows.
 
 Who may *see* a report is not here: that is app.services.visibility, applied by every
 load (404 for a report the caller may not see). A reviewer never sees a draft, so

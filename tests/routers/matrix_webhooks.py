@@ -7,7 +7,7 @@ from typing import Any
 
 from app.models import Webhook, WebhookDelivery
 from tests.factories import Account
-from tests.test_access_matrix import Context, Endpoint, admin_only
+from tests.routers.test_access_matrix import Context, Endpoint, admin_only
 
 # Paused and pointing at the discard port: matrix webhooks never receive anything, and a
 # delivery pass elsewhere in the session never waits on them.

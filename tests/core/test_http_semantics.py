@@ -28,7 +28,7 @@ from app.models import Webhook, WebhookDelivery
 from tests import db
 from tests.evidence import png
 from tests.factories import Account, signed_in
-from tests.test_reporting import etag_of, new_period
+from tests.services.test_reporting import etag_of, new_period
 
 API = "/api/v1"
 CSV_FILES = ("tasks.csv", "indicators.csv", "progress.csv", "documents.csv")

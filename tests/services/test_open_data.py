@@ -7,8 +7,8 @@ from typing import Any
 import httpx
 
 from tests.factories import Account, signed_in
-from tests.test_dashboard import submitted_report
-from tests.test_reporting import etag_of, new_period
+from tests.services.test_dashboard import submitted_report
+from tests.services.test_reporting import etag_of, new_period
 
 
 async def test_json_files(client: httpx.AsyncClient) -> None:

@@ -10,10 +10,10 @@ from jsonschema import Draft202012Validator
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
+from tests.core.test_idempotency import KINDS, Call, World
+from tests.core.test_idempotency import world as world  # the fixture
 from tests.evidence import png
 from tests.factories import Account
-from tests.test_idempotency import KINDS, Call, World
-from tests.test_idempotency import world as world  # the fixture
 
 API = "/api/v1"
 

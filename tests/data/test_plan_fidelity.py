@@ -16,7 +16,7 @@ import pytest
 from app.services.plan_data import DEFAULT_PLAN_FILE
 
 SOURCE_FILE = (
-    Path(__file__).resolve().parents[1].parent
+    Path(__file__).resolve().parents[2].parent
     / "shared"
     / "plan"
     / "ke-hoach-2358-KH-UBND-2021.txt"

@@ -8,7 +8,7 @@ import httpx
 from sqlalchemy import text
 
 from tests.factories import Account, signed_in
-from tests.test_reporting import new_period
+from tests.services.test_reporting import new_period
 
 SYNC = "/api/v1/sync"
 

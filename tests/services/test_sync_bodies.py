@@ -14,8 +14,8 @@ import httpx
 from sqlalchemy import event, text
 
 from tests.factories import Account, signed_in
-from tests.test_reporting import etag_of, new_period
-from tests.test_sync import settled
+from tests.services.test_reporting import etag_of, new_period
+from tests.services.test_sync import settled
 
 API = "/api/v1"
 SYNC = f"{API}/sync"

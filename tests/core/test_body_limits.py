@@ -17,7 +17,7 @@ from app.core.config import Settings
 from app.core.storage import ENVELOPE_BYTES
 from tests.evidence import png
 from tests.factories import Account, signed_in
-from tests.test_access_matrix import ITEM_BODIES
+from tests.routers.test_access_matrix import ITEM_BODIES
 
 API = "/api/v1"
 PROBLEM = "application/problem+json"

@@ -88,7 +88,7 @@ async def test_large_answers_are_gzipped_small_ones_not(client: httpx.AsyncClien
 async def test_version_etag_survives_gzip(
     client: httpx.AsyncClient, accounts: dict[str, Account]
 ) -> None:
-    from tests.test_reporting import new_period
+    from tests.services.test_reporting import new_period
 
     officer = accounts["officer"]
     period = await new_period(client, accounts["reviewer"], ["SYT"])
@@ -119,7 +119,7 @@ async def test_an_answer_that_changed_is_not_304(
     client: httpx.AsyncClient, accounts: dict[str, Account]
 ) -> None:
     """Adding an item moves the report's version and its answer: no 304 for the old tag."""
-    from tests.test_reporting import new_period
+    from tests.services.test_reporting import new_period
 
     officer = accounts["officer"]
     period = await new_period(client, accounts["reviewer"], ["SYT"])

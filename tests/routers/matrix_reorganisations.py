@@ -12,7 +12,7 @@ from sqlmodel import col
 
 from app.models import Agency, Reorganisation, ReorganisationAgency
 from tests.factories import Account
-from tests.test_access_matrix import Context, Endpoint, admin_only, everyone
+from tests.routers.test_access_matrix import Context, Endpoint, admin_only, everyone
 
 BASIS = [{"number": "9/2099/QĐ-TEST", "date": "2098-12-01", "issuer": "UBND", "title": "Thử"}]
 

@@ -1,8 +1,8 @@
 """Who may call what: every endpoint of the API, for the public, each role and a user of
 another agency, with the exact status each gets.
 
-New endpoints are registered in MATRIX, here or as ENDPOINTS in a tests/matrix_*.py module
-(which may import Endpoint and the helpers from this one); a test fails when the OpenAPI
+New endpoints are registered in MATRIX, here or as ENDPOINTS in a tests/routers/matrix_*.py
+module (which may import Endpoint and the helpers from this one); a test fails when the OpenAPI
 document has an operation the matrix does not cover.
 """
 
@@ -497,16 +497,17 @@ MATRIX: list[Endpoint] = [
 
 
 def _extra_entries() -> list[Endpoint]:
-    """Endpoints registered by other test modules: any tests/matrix_*.py with ENDPOINTS."""
+    """Endpoints registered by other test modules: any tests/routers/matrix_*.py with
+    ENDPOINTS (beside this module)."""
     import importlib
     import pkgutil
 
-    import tests
+    from tests import routers
 
     extra: list[Endpoint] = []
-    for module in pkgutil.iter_modules(tests.__path__):
+    for module in pkgutil.iter_modules(routers.__path__):
         if module.name.startswith("matrix_"):
-            extra += importlib.import_module(f"tests.{module.name}").ENDPOINTS
+            extra += importlib.import_module(f"tests.routers.{module.name}").ENDPOINTS
     return extra
 
 

@@ -5,7 +5,7 @@ from typing import Any
 
 from app.models import Notification
 from tests.factories import Account
-from tests.test_access_matrix import Context, Endpoint, staff
+from tests.routers.test_access_matrix import Context, Endpoint, staff
 
 AUDIT_READERS = {
     "anonymous": 401,

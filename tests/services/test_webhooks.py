@@ -23,7 +23,7 @@ from app.main import create_app
 from app.services.webhooks import deliver_due, http_client
 from tests import db
 from tests.factories import Account, signed_in
-from tests.test_reporting import etag_of, new_period
+from tests.services.test_reporting import etag_of, new_period
 
 API = "/api/v1"
 ALL_EVENTS = [

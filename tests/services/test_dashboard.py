@@ -7,7 +7,7 @@ import httpx
 from openpyxl import load_workbook
 
 from tests.factories import Account, signed_in
-from tests.test_reporting import etag_of, new_period
+from tests.services.test_reporting import etag_of, new_period
 
 API = "/api/v1"
 

@@ -15,7 +15,7 @@ import pytest
 
 from tests.evidence import pdf
 from tests.factories import Account
-from tests.test_reporting import API, etag_of, make_team, start_report
+from tests.services.test_reporting import API, etag_of, make_team, start_report
 
 TASK = {"task": "E.1", "status": "in_progress", "percent_complete": 20}
 

@@ -35,7 +35,7 @@ from app.services.webhook_destinations import permitted
 from app.services.webhooks import deliver_due, emit, http_client
 from tests import db
 from tests.factories import Account, signed_in
-from tests.test_webhooks import Received, delete_hook
+from tests.services.test_webhooks import Received, delete_hook
 
 API = "/api/v1"
 EVENT = "report.returned"

@@ -13,7 +13,7 @@ import pytest
 
 from tests.evidence import pdf, png
 from tests.factories import Account, signed_in
-from tests.test_access_matrix import ITEM_BODIES
+from tests.routers.test_access_matrix import ITEM_BODIES
 
 API = "/api/v1"
 

@@ -1,7 +1,7 @@
 """Access matrix entries for the dashboard, scorecards, compliance, exports, assignments,
 enums and search."""
 
-from tests.test_access_matrix import Endpoint, everyone, fresh_period, staff
+from tests.routers.test_access_matrix import Endpoint, everyone, fresh_period, staff
 
 READ_ALL = {
     "anonymous": 401,

@@ -1,5 +1,5 @@
 """`Location` on every 201 (issue 12): the walk takes every operation of the contract that
-answers 201, performs it as a caller allowed to (the drivers of tests/test_idempotency.py),
+answers 201, performs it as a caller allowed to (the drivers of tests/core/test_idempotency.py),
 and reads the `Location` it answered as that caller: its own GET answers the created object
 (the same `id`, or the same `code` for an object known by code; an evidence file's download
 answers the file's bytes)."""
@@ -9,8 +9,8 @@ from typing import Any
 
 import httpx
 
-from tests.test_idempotency import DRIVERS, World
-from tests.test_idempotency import world as world  # the fixture
+from tests.core.test_idempotency import DRIVERS, World
+from tests.core.test_idempotency import world as world  # the fixture
 
 
 def created_operations(spec: dict[str, Any]) -> dict[str, tuple[str, str]]:
@@ -36,7 +36,7 @@ async def test_every_201_documents_and_sends_a_location_its_get_answers(
         if not header.get("headers", {}).get("Location", {}).get("required"):
             failures.append(f"{operation_id}: the contract does not promise Location")
         if operation_id not in DRIVERS:
-            failures.append(f"{operation_id}: no driver in tests/test_idempotency.py")
+            failures.append(f"{operation_id}: no driver in tests/core/test_idempotency.py")
             continue
         call, _ = await DRIVERS[operation_id](world)
         made = await call.send(client, secrets.token_hex(12))

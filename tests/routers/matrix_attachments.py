@@ -9,7 +9,15 @@ from typing import Any
 
 from tests.evidence import png
 from tests.factories import Account
-from tests.test_access_matrix import API, Context, Endpoint, Prepare, _ok, agency_only, in_state
+from tests.routers.test_access_matrix import (
+    API,
+    Context,
+    Endpoint,
+    Prepare,
+    _ok,
+    agency_only,
+    in_state,
+)
 
 KINDS = ("task-updates", "indicator-values", "document-updates")
 
