@@ -102,7 +102,7 @@ async def review_queue(
         period_id=None,
         agency=None,
         state=None,
-        after=decode_cursor("review-queue", cursor),
+        after=decode_cursor("review-queue", cursor, bound=2**63),
         limit=limit,
         queue=True,
     )

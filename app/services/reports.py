@@ -5,9 +5,10 @@ returned is editable and can be submitted again; a lead may withdraw a submitted
 before review. Every transition is recorded with actor, time and comment.
 """
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import DateTime, Integer, func, literal, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
@@ -150,27 +151,41 @@ async def list_reports(
     return ReportPage(items=items, total=total, next_cursor=next_cursor)
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_LAST_MICROS = (datetime.max.replace(tzinfo=UTC) - _EPOCH) // timedelta(microseconds=1)
+_INT4_MAX = 2**31 - 1
+
+
 async def _queue_page(
     session: AsyncSession, stmt: Any, after: SortKey | None, limit: int
 ) -> tuple[list[Any], int, str | None]:
-    """Oldest submission first; the cursor carries the position in that order."""
+    """Oldest submission first. Keyset, not offset: the cursor is the last served report's
+    (submitted_at in microseconds since 1970, id), so approving or returning reports on
+    earlier pages (which leave the queue) never makes the next page skip one."""
     from app.core.pagination import encode_cursor
 
     total = (await session.execute(select(func.count()).select_from(stmt.subquery()))).scalar_one()
-    offset = after[0] if after else 0
+    paged = stmt
+    if after is not None:
+        when = _EPOCH + timedelta(microseconds=min(after[0], _LAST_MICROS))
+        key = tuple_(col(Report.submitted_at), col(Report.id))
+        bound = tuple_(
+            literal(when, DateTime(timezone=True)), literal(min(after[1], _INT4_MAX), Integer)
+        )
+        paged = paged.where(key > bound)
     rows = list(
         (
             await session.execute(
-                stmt.order_by(col(Report.submitted_at), col(Report.id))
-                .offset(offset)
-                .limit(limit + 1)
+                paged.order_by(col(Report.submitted_at), col(Report.id)).limit(limit + 1)
             )
         ).all()
     )
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
-        next_cursor = encode_cursor("review-queue", (offset + limit, 0))
+        last: Report = rows[-1][0]
+        micros = ((last.submitted_at or _EPOCH) - _EPOCH) // timedelta(microseconds=1)
+        next_cursor = encode_cursor("review-queue", (max(micros, 0), last.id or 0))
     return rows, total, next_cursor
 
 
