@@ -1,19 +1,22 @@
 """Reorganisations of agencies as data: events, their agencies, and transfers.
 
 Public tables (``GET /reorganisations`` and every answer's ``responsible`` are built from
-them), so each gets the data-version trigger. The runtime role gets its ordinary rights on
-them and their sequence through the default privileges migration 0011 set for tables the
-owner creates (tests/test_reorganisations.py checks it).
+them), so each gets the data-version trigger. The runtime role (``DXPLAN_DB_RUNTIME_ROLE``,
+resolved as migration 0011 does) is granted its ordinary rights on them and their sequence
+explicitly: 0011's default privileges only cover tables created by the role that ran 0011,
+and a later migration may run as another owner role
+(tests/migrations/test_migrations_and_seed.py checks it).
 
 Revision ID: 0015
 Revises: 0014
 Create Date: 2026-11-30 12:00:00+00:00
 """
 
+import re
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-from alembic import op
+from alembic import context, op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0015"
@@ -22,6 +25,19 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 TABLES = ("reorganisations", "reorganisation_agencies", "reorganisation_transfers")
+SEQUENCES = ("reorganisations_id_seq",)
+
+
+def _runtime_role() -> str:
+    """As in migration 0011: the Alembic config's ``runtime_role``, else the settings'."""
+    role = context.config.attributes.get("runtime_role")
+    if not role:
+        from app.core.config import get_settings
+
+        role = get_settings().db_runtime_role
+    if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", role):
+        raise RuntimeError(f"invalid runtime role name {role!r}")
+    return str(role)
 
 
 def upgrade() -> None:
@@ -130,6 +146,9 @@ def upgrade() -> None:
             f" AFTER INSERT OR UPDATE OR DELETE ON {table}"
             " DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION bump_data_version()"
         )
+    role = _runtime_role()
+    op.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON {', '.join(TABLES)} TO {role}")
+    op.execute(f"GRANT USAGE ON SEQUENCE {', '.join(SEQUENCES)} TO {role}")
 
 
 def downgrade() -> None:

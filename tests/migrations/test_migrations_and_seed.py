@@ -2,13 +2,14 @@
 
 import asyncio
 import json
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Connection, inspect, text
+from sqlalchemy import Connection, inspect, make_url, text
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
@@ -19,6 +20,8 @@ from app.core.db import metadata
 from app.core.migrate import downgrade, upgrade
 from app.services.plan_data import DEFAULT_PLAN_FILE
 from tests import db
+
+TABLES_0015 = ("reorganisations", "reorganisation_agencies", "reorganisation_transfers")
 
 
 @pytest.fixture
@@ -66,6 +69,57 @@ def test_upgrade_downgrade_upgrade(scratch_url: str) -> None:
     assert _inspect(scratch_url, _tables) == {"alembic_version"}
     upgrade(settings)
     assert _inspect(scratch_url, _diff) == [], "models and migrations disagree"
+
+
+def test_reorganisation_tables_granted_when_another_owner_role_migrates(
+    server_url: str, scratch_url: str
+) -> None:
+    """0011's default privileges cover only tables its own role creates: 0015 run by another
+    owner role must still give the runtime role its rights on the reorganisation tables."""
+    settings = db.settings_for(scratch_url)
+    upgrade(settings, revision="0014")
+    name, password = f"dxplan_mig_{secrets.token_hex(4)}", secrets.token_hex(12)
+    other = make_url(scratch_url).set(username=name, password=password)
+
+    async def admin(statement: str) -> None:
+        engine = create_async_engine(
+            async_url(server_url), poolclass=NullPool, isolation_level="AUTOCOMMIT"
+        )
+        try:
+            async with engine.connect() as connection:
+                await connection.execute(text(statement))
+        finally:
+            await engine.dispose()
+
+    asyncio.run(admin(f"CREATE ROLE {name} LOGIN SUPERUSER PASSWORD '{password}'"))
+    try:
+        upgrade(settings, url=other.render_as_string(hide_password=False))
+
+        def rights(connection: Connection) -> list[tuple[str, str, bool]]:
+            role = settings.db_runtime_role
+            checks = [
+                (table, privilege, "has_table_privilege(:r, :o, :p)")
+                for table in TABLES_0015
+                for privilege in ("SELECT", "INSERT", "UPDATE", "DELETE")
+            ] + [("reorganisations_id_seq", "USAGE", "has_sequence_privilege(:r, :o, :p)")]
+            return [
+                (
+                    obj,
+                    privilege,
+                    bool(
+                        connection.execute(
+                            text(f"SELECT {call}"), {"r": role, "o": obj, "p": privilege}
+                        ).scalar_one()
+                    ),
+                )
+                for obj, privilege, call in checks
+            ]
+
+        found = _inspect(scratch_url, rights)
+        assert [r for r in found if not r[2]] == []  # type: ignore[union-attr]
+    finally:
+        db.drop_database(server_url, scratch_url)
+        asyncio.run(admin(f"DROP ROLE IF EXISTS {name}"))
 
 
 def _counts(connection: Connection) -> dict[str, object]:
