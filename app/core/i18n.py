@@ -142,6 +142,10 @@ MESSAGES: dict[str, dict[Lang, str]] = {
         "vi": "Đã có sự kiện sắp xếp tổ chức mã “{code}”.",
         "en": "A reorganisation with code “{code}” already exists.",
     },
+    "conflict.agency_exists": {
+        "vi": "Đã có cơ quan, đơn vị mang một trong các mã: {codes}.",
+        "en": "An agency with one of the codes {codes} already exists.",
+    },
     "idempotency_key_reused": {
         "vi": "Khóa Idempotency-Key đã dùng",
         "en": "Idempotency-Key reused",
@@ -149,6 +153,14 @@ MESSAGES: dict[str, dict[Lang, str]] = {
     "idempotency_key_reused.detail": {
         "vi": "Khóa Idempotency-Key này đã được dùng cho một yêu cầu khác.",
         "en": "This Idempotency-Key was used for a different request.",
+    },
+    "idempotency_key_in_use": {
+        "vi": "Khóa Idempotency-Key đang được dùng",
+        "en": "Idempotency-Key in use",
+    },
+    "idempotency_key_in_use.detail": {
+        "vi": "Một yêu cầu với khóa Idempotency-Key này vẫn đang được xử lý. Hãy thử lại sau.",
+        "en": "A request under this Idempotency-Key is still being processed. Retry later.",
     },
     "idempotency_answer_unavailable": {
         "vi": "Không đọc được câu trả lời đã lưu",

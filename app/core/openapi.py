@@ -129,6 +129,11 @@ _OPERATION_PROBLEMS: dict[tuple[str, int], _Problem] = {
         "conflict.invalid_state",
         {"action": "comment", "state": "draft"},
     ),
+    ("reorganisations-create", 409): (
+        "conflict",
+        "conflict.reorganisation_exists",
+        {"code": "HP-2025-07-CITY"},
+    ),
     ("users-create", 409): ("conflict", "conflict.username_taken", {"username": "tran.thi.b"}),
     ("users-update", 409): ("conflict", "conflict.self_lockout", {}),
     ("periods-update", 409): ("conflict", "conflict.period_closed", {}),

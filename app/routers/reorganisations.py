@@ -115,7 +115,7 @@ async def update_reorganisation(
     replace the stored ones; the same rules as for recording apply. A corrected event is
     `origin: api` from then on: `dxplan seed` no longer overwrites it. Audited with the event
     before and after."""
-    event = await service.get_event(session, code)
+    event = await service.get_event(session, code, lock=True)
     event = await service.update_event(session, caller, event, body, if_match)
     response.headers["ETag"] = service.event_etag(event)
     return (await service.read_events(session, [event]))[0]

@@ -18,6 +18,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import delete, func, literal_column, or_, select, tuple_, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -158,10 +159,14 @@ async def list_events(
     return ReorganisationPage(items=items, total=total, next_cursor=next_cursor)
 
 
-async def get_event(session: AsyncSession, code: str) -> Reorganisation:
-    event = (
-        await session.execute(select(Reorganisation).where(col(Reorganisation.code) == code))
-    ).scalar()
+async def get_event(session: AsyncSession, code: str, *, lock: bool = False) -> Reorganisation:
+    """The event by code; ``lock`` (a correction) holds its row until the transaction ends, so
+    concurrent corrections run one after the other and the later one checks its If-Match
+    against the version the earlier one wrote (412), instead of both rewriting the links."""
+    stmt = select(Reorganisation).where(col(Reorganisation.code) == code)
+    if lock:
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
+    event = (await session.execute(stmt)).scalar()
     if event is None:
         raise NotFoundError("reorganisation", code)
     return event
@@ -457,6 +462,15 @@ async def create_event(
         raise FieldValidationError([("new_agencies", "unknown_agencies")], codes=", ".join(parents))
     new_codes = {a.code: a.kind for a in body.new_agencies}
     await _validate(session, fields, event_id=None, new_codes=new_codes, introduced=[])
+    # Checked above, but a concurrent request may record the same code (or introduce the same
+    # agency) between the check and the insert: its unique index answers, as a 409. The event
+    # row goes first, so identical requests block on it and are told the event exists.
+    event = Reorganisation(code=body.code, origin="api", **_row_values(fields))
+    session.add(event)
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        raise ConflictError("conflict.reorganisation_exists", code=body.code) from exc
     count = len(known)
     for offset, new in enumerate(body.new_agencies):
         values: dict[str, Any] = {
@@ -470,10 +484,11 @@ async def create_event(
             "sort_order": NEW_AGENCY_SORT_BASE + count + offset,
         }
         session.add(Agency.model_validate({**values, "search_text": index_text("agency", values)}))
-    await session.flush()
-    event = Reorganisation(code=body.code, origin="api", **_row_values(fields))
-    session.add(event)
-    await session.flush()
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        codes = ", ".join(a.code for a in body.new_agencies)
+        raise ConflictError("conflict.agency_exists", codes=codes) from exc
     await _write_links(session, event.id or 0, fields, list(new_codes))
     await refresh_validity(session)
     await session.refresh(event)
