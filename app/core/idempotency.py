@@ -5,15 +5,24 @@ POST route gets a first dependency (``Idempotency-Key`` in the contract, one des
 and a route handler that wraps the endpoint, so no router has to remember it and a new POST
 is covered as soon as it is included.
 
-- Claim: before the endpoint runs, the key row is inserted in the request's own transaction
-  (the session the endpoint uses). A concurrent request with the same key blocks on the
-  unique index until the first commits, then finds its answer; if the first failed, its row
-  rolled back with it and the waiting request does the work itself.
+- Lock: before anything else, the route handler takes a session-level advisory lock on
+  (scope, key) on a connection of its own, released only after the request's transaction
+  has ended (a callback on FastAPI's function-scoped exit stack, which runs after the
+  session's). A concurrent request with the same key waits there for the first to finish,
+  then finds its answer, or does the work itself if the first kept none. The lock spans
+  the whole request, also the routes that commit partway (an upload commits its check
+  before the file streams in, sign-in commits its throttle count).
+- Claim: the key row is inserted in the request's own transaction (the session the
+  endpoint uses). Holding the lock, a row found without an answer is one whose request
+  ended without storing it (it failed after an early commit, or its process died): it is
+  taken over, never answered with 422.
 - Store: after the endpoint has built its answer, and before the transaction commits, the
   answer (status, body bytes, headers: ETag, Location, Content-Type...) is written to the
   row. A key row is therefore never committed without its answer, and an answer is never
   kept for work that did not commit. An error (raised, 4xx/5xx) is not kept: the key is
-  free again for a retry.
+  free again for a retry (a row an early commit left behind is deleted when the lock is
+  released). If an early rollback dropped the claim (the sign-in throttle's retry), the
+  answer is inserted afresh.
 - Replay: a repeat with the same request (method, path, query, body) gets the stored answer
   with ``Idempotent-Replayed: true`` and does nothing else; another request under the same
   key is 422 ``idempotency_key_reused``.
@@ -30,6 +39,7 @@ never holds a usable token. Answers of the ``auth`` routes are kept for
 ``PURGE_EVERY``-th new key deletes a batch of expired rows (SKIP LOCKED: it never waits).
 """
 
+import asyncio
 import hashlib
 import hmac
 import logging
@@ -47,9 +57,9 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from fastapi import APIRouter, Depends, FastAPI, Header, Request, Response
 from fastapi.routing import APIRoute
-from sqlalchemy import Table, delete, func, select, update
+from sqlalchemy import Table, delete, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from sqlmodel import col
 from starlette.routing import BaseRoute
 
@@ -81,6 +91,7 @@ CLAIM_KEY = "dxplan.idempotency.claim"
 PURGE_EVERY = 100
 PURGE_BATCH = 500
 AUTH_TAG = "auth"
+LOCK_NAMESPACE = 0x49_44_45_4D  # "IDEM": the first half of the (scope, key) advisory lock
 # Not part of a stored answer: recomputed for the replay, or about one connection.
 _UNSTORED_HEADERS = {"content-length", "connection", "transfer-encoding", "date", "server"}
 _TABLE: Table = IdempotencyKey.__table__  # type: ignore[attr-defined]
@@ -98,6 +109,14 @@ class IdempotencyAnswerUnavailableError(AppError):
     status = 409
     code = "idempotency_answer_unavailable"
     detail_key = "idempotency_answer_unavailable.detail"
+
+
+class IdempotencyKeyInUseError(AppError):
+    """A request under this key is still running after the wait (a slow upload, say)."""
+
+    status = 409
+    code = "idempotency_key_in_use"
+    detail_key = "idempotency_key_in_use.detail"
 
 
 class _ReplayError(Exception):
@@ -157,6 +176,7 @@ class _Claim:
     session: AsyncSession
     scope: str
     key: str
+    values: dict[str, Any]  # the claim's insert, again if an early rollback dropped it
 
     async def store(self, request: Request, response: Response) -> None:
         body = getattr(response, "body", None)
@@ -173,17 +193,22 @@ class _Claim:
             for name, value in response.headers.items()
             if name.lower() not in _UNSTORED_HEADERS
         ]
-        await self.session.execute(
-            update(_TABLE)
-            .where(_TABLE.c.id == self.row_id)
-            .values(
-                request_hash=_request_hash(request, body_hash, signing_key),
-                status_code=response.status_code,
-                response_body=seal(body, scope=self.scope, key=self.key, signing_key=signing_key),
-                response_headers=headers,
-                sealed=True,
-            )
+        answer = {
+            "request_hash": _request_hash(request, body_hash, signing_key),
+            "status_code": response.status_code,
+            "response_body": seal(body, scope=self.scope, key=self.key, signing_key=signing_key),
+            "response_headers": headers,
+            "sealed": True,
+        }
+        updated = await self.session.execute(
+            update(_TABLE).where(_TABLE.c.id == self.row_id).values(**answer)
         )
+        if not getattr(updated, "rowcount", 0):  # the claim was rolled back by the endpoint
+            await self.session.execute(
+                pg_insert(_TABLE)
+                .values(**{**self.values, **answer})
+                .on_conflict_do_nothing(index_elements=["scope", "key"])
+            )
 
 
 def _replayed(row: Any, signing_key: str) -> Response:
@@ -232,27 +257,28 @@ async def claim_key(
         if user_id is not None
         else None
     )
-    for _ in range(3):  # an expired row is deleted and the insert tried again
+    values: dict[str, Any] = {
+        "scope": scope,
+        "user_id": owner,
+        "key": key,
+        "method": request.method,
+        "path": request.url.path[:500],
+        "request_hash": "",
+        "response_headers": [],
+        "sealed": True,
+        "expires_at": func.now() + timedelta(seconds=ttl),
+    }
+    for _ in range(3):  # an expired or unanswered row is deleted and the insert tried again
         inserted = (
             await session.execute(
                 pg_insert(_TABLE)
-                .values(
-                    scope=scope,
-                    user_id=owner,
-                    key=key,
-                    method=request.method,
-                    path=request.url.path[:500],
-                    request_hash="",
-                    response_headers=[],
-                    sealed=True,
-                    expires_at=func.now() + timedelta(seconds=ttl),
-                )
+                .values(**values)
                 .on_conflict_do_nothing(index_elements=["scope", "key"])
                 .returning(_TABLE.c.id)
             )
         ).scalar()
         if inserted is not None:
-            request.scope[CLAIM_KEY] = _Claim(inserted, session, scope, key)
+            request.scope[CLAIM_KEY] = _Claim(inserted, session, scope, key, values)
             if inserted % PURGE_EVERY == 0:
                 await purge_expired(session)
             return
@@ -268,10 +294,15 @@ async def claim_key(
                 delete(_TABLE).where(_TABLE.c.id == row.id, _TABLE.c.expires_at <= func.now())
             )
             continue
+        if row.status_code is None:  # its request ended unanswered: we hold the key's lock
+            await session.execute(
+                delete(_TABLE).where(_TABLE.c.id == row.id, _TABLE.c.status_code.is_(None))
+            )
+            continue
         digest = body_digest(request.scope)
         body_hash = await digest.finish(request) if digest is not None else b""
         mine = _request_hash(request, body_hash, signing_key)
-        if row.status_code is None or not hmac.compare_digest(row.request_hash, mine):
+        if not hmac.compare_digest(row.request_hash, mine):
             raise IdempotencyKeyReusedError()
         raise _ReplayError(_replayed(row, signing_key))
     raise IdempotencyKeyReusedError()
@@ -291,6 +322,81 @@ def _guard(sensitive: bool) -> Any:
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
 
 
+def _lock_id(scope: str, key: str) -> int:
+    digest = hashlib.sha256(f"{scope}\x00{key}".encode()).digest()
+    return int.from_bytes(digest[:4], "big", signed=True)
+
+
+async def _release(connection: AsyncConnection, scope: str, key: str, lock_id: int) -> None:
+    """Forget an unanswered row (the request's transaction has ended: an early commit left
+    it behind, the request then failed), then unlock. If that fails, the connection is
+    dropped rather than returned to the pool still holding the lock."""
+    try:
+        await connection.execute(
+            delete(_TABLE).where(
+                _TABLE.c.scope == scope, _TABLE.c.key == key, _TABLE.c.status_code.is_(None)
+            )
+        )
+        await connection.execute(
+            text("SELECT pg_advisory_unlock(:ns, :id)"), {"ns": LOCK_NAMESPACE, "id": lock_id}
+        )
+        await connection.commit()
+        await connection.close()
+    except BaseException:
+        await connection.invalidate()
+        await connection.close()
+        raise
+
+
+async def _try_lock(engine: AsyncEngine, lock_id: int) -> AsyncConnection | None:
+    connection = await engine.connect()
+    try:
+        taken = (
+            await connection.execute(
+                text("SELECT pg_try_advisory_lock(:ns, :id)"),
+                {"ns": LOCK_NAMESPACE, "id": lock_id},
+            )
+        ).scalar()
+        await connection.commit()  # session-level: held without an open transaction
+    except BaseException:
+        await connection.invalidate()
+        await connection.close()
+        raise
+    if taken:
+        return connection
+    await connection.close()
+    return None
+
+
+async def _hold_key_lock(request: Request, key: str) -> None:
+    """Take the (scope, key) lock on a connection of its own; release it when the
+    function-scoped exit stack closes, after the request's session has committed or rolled
+    back (callbacks run in reverse order, and this one is pushed before any dependency).
+
+    A duplicate polls for the lock rather than blocking on it, holding no connection while
+    it waits: twenty duplicates blocked on pooled connections would starve the first of the
+    connection its own work needs. It waits up to ``DXPLAN_DB_COMMAND_TIMEOUT_SECONDS``,
+    then answers 409 ``idempotency_key_in_use``."""
+    settings: Settings = request.app.state.settings
+    scope, _ = caller_scope(request, settings, request.app.state.signing_key)
+    lock_id = _lock_id(scope, key)
+    engine: AsyncEngine = request.app.state.engine
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + settings.db_command_timeout_seconds
+    pause = 0.01
+    while (connection := await _try_lock(engine, lock_id)) is None:
+        if loop.time() >= deadline:
+            raise IdempotencyKeyInUseError()
+        await asyncio.sleep(pause)
+        pause = min(pause * 2, 0.2)
+
+    async def release() -> None:
+        # Shielded: a client that goes away must not leave the lock on a pooled connection.
+        await asyncio.shield(_release(connection, scope, key, lock_id))
+
+    request.scope["fastapi_function_astack"].push_async_callback(release)
+
+
 class IdempotentRoute(APIRoute):
     """A POST route whose handler replays a stored answer and stores a new one. It runs
     inside FastAPI's function-scoped exit stack, so the request's session has not
@@ -300,6 +406,9 @@ class IdempotentRoute(APIRoute):
         handler = super().get_route_handler()
 
         async def app(request: Request) -> Response:
+            key = request.headers.get("idempotency-key")
+            if key and len(key) <= 200:  # else the header's own check refuses it
+                await _hold_key_lock(request, key)
             try:
                 response = await handler(request)
             except _ReplayError as replay:

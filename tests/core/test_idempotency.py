@@ -664,3 +664,85 @@ async def test_expired_keys_are_purged_and_live_ones_kept(
         assert await purge_expired(session) >= 1
     async with sessionmaker() as session:
         assert (await session.execute(query, {"keys": keys})).scalars().all() == [keys[1]]
+
+
+async def test_a_refused_sign_in_keeps_no_key(client: httpx.AsyncClient, sessionmaker: Any) -> None:
+    """Sign-in commits its throttle count before it judges the password: the refusal must
+    still keep nothing, so the same wrong password under the same key is 400 again (not 422
+    idempotency_key_reused), and the key then serves the right password."""
+    account = await create_user(sessionmaker, role="officer")
+    key = secrets.token_hex(12)
+    wrong = Call(None, "/auth/token", data={"username": account.username, "password": "nope"})
+    answers = [await wrong.send(client, key) for _ in range(2)]
+    assert [(a.status_code, a.json()["code"]) for a in answers] == [(400, "invalid_grant")] * 2
+    right = Call(None, "/auth/token", data={"username": account.username, "password": PASSWORD})
+    done = await right.send(client, key)
+    assert done.status_code == 200, done.text
+    assert "idempotent-replayed" not in done.headers
+
+
+async def test_a_refused_upload_keeps_no_key(client: httpx.AsyncClient, world: World) -> None:
+    """An upload commits its check before the file streams in: a file refused afterwards
+    (not an image) keeps nothing, so the same file under the same key is refused again."""
+    _, item = await world.draft_with("task-updates")
+    key = secrets.token_hex(12)
+    call = Call(
+        world.officer, f"{item}/attachments", files={"file": ("a.png", b"text", "image/png")}
+    )
+    answers = [await call.send(client, key) for _ in range(2)]
+    assert [a.status_code for a in answers] == [422, 422], answers[1].text
+    assert [a.json()["errors"][0]["type"] for a in answers] == ["unsupported_file_type"] * 2
+
+
+async def test_an_upload_failed_midway_is_done_by_its_retry(
+    app: Any, client: httpx.AsyncClient, sessionmaker: Any, world: World
+) -> None:
+    """The first attempt fails while the file streams in (413 under a lower limit, after the
+    early commit); the retry of the same file with the same key does the work."""
+    _, item = await world.draft_with("task-updates")
+    key = secrets.token_hex(12)
+    call = Call(world.officer, f"{item}/attachments", files={"file": ("a.png", png(), "image/png")})
+    original = app.state.settings
+    app.state.settings = original.model_copy(update={"attachment_max_bytes": 16})
+    try:
+        failed = await call.send(client, key)
+    finally:
+        app.state.settings = original
+    assert failed.status_code == 413, failed.text
+    async with sessionmaker() as session:
+        left = (
+            await session.execute(
+                text("SELECT count(*) FROM idempotency_keys WHERE key = :key"), {"key": key}
+            )
+        ).scalar()
+    assert left == 0  # the failure kept nothing
+    done = await call.send(client, key)
+    assert done.status_code == 201, done.text
+    assert "idempotent-replayed" not in done.headers
+    again = await call.send(client, key)
+    assert (again.status_code, again.headers["idempotent-replayed"]) == (201, "true")
+    listed = (await client.get(f"{API}{item}/attachments", headers=world.officer.headers)).json()
+    assert len(listed["items"] if isinstance(listed, dict) else listed) == 1
+
+
+async def test_an_unanswered_key_left_by_a_dead_request_is_taken_over(
+    client: httpx.AsyncClient, sessionmaker: Any, world: World
+) -> None:
+    """A key row committed without an answer (its process died after an early commit) is
+    not 422 forever: holding the key's lock, the next request takes it over."""
+    report = await world.draft()
+    key = secrets.token_hex(12)
+    async with sessionmaker() as session, session.begin():
+        await session.execute(
+            text(
+                "INSERT INTO idempotency_keys (scope, user_id, key, method, path, request_hash,"
+                " response_headers, sealed, created_at, expires_at) VALUES (:scope, :uid, :key,"
+                " 'POST', '/x', '', '[]', true, now(), now() + interval '1 hour')"
+            ),
+            {"scope": f"user:{world.officer.id}", "uid": world.officer.id, "key": key},
+        )
+    call = Call(world.officer, f"{report}/comments", json={"body": "Sau sự cố."})
+    done = await call.send(client, key)
+    assert done.status_code == 201, done.text
+    again = await call.send(client, key)
+    assert (again.status_code, again.headers["idempotent-replayed"]) == (201, "true")
