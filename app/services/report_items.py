@@ -147,9 +147,13 @@ async def _stored(session: AsyncSession, kind: AnyKind, client_id: Any) -> Any:
 async def create_item(
     session: AsyncSession, plan: Plan, caller: User, report_id: int, kind: AnyKind, body: Any
 ) -> tuple[ItemCommon, bool]:
-    """(item, created). A client_id already stored for this report answers that item."""
+    """(item, created). A client_id already stored for this report answers that item.
+
+    The report is read locked (FOR UPDATE) before the policy check, as submit locks it
+    before moving it: an item is never added to a report a concurrent submit has just
+    taken out of draft. A retry with a stored client_id still answers its item."""
     actor = Actor.of(caller)
-    report, period, _ = await load_report(session, plan, caller, report_id)
+    report, period, _ = await load_report(session, plan, caller, report_id, lock=True)
 
     async def replay() -> tuple[ItemCommon, bool] | None:
         stored = await _stored(session, kind, body.client_id) if body.client_id else None

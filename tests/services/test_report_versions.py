@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import text
 
 from tests.evidence import pdf
 from tests.factories import Account
@@ -309,3 +310,46 @@ async def test_evidence_and_comments_move_the_report_version(
     await changes(
         lambda: client.post(f"{url}/comments", headers=officer.headers, json={"body": "Đã xong."})
     )
+
+
+async def test_an_item_is_not_added_to_a_report_a_concurrent_submit_moved(
+    client: httpx.AsyncClient, team: dict[str, Account], sessionmaker: Any
+) -> None:
+    """A submit holds the report FOR UPDATE while it moves it out of draft; an item POSTed
+    meanwhile waits for it and is then judged against the submitted report: 409, no item."""
+    officer = team["officer"]
+    report_id = (await start_report(client, team))["id"]
+    url = f"{API}/reports/{report_id}"
+    async with sessionmaker() as session, session.begin():
+        await session.execute(
+            text("SELECT id FROM reports WHERE id = :id FOR UPDATE"), {"id": report_id}
+        )
+        await session.execute(
+            text("UPDATE reports SET state = 'submitted' WHERE id = :id"), {"id": report_id}
+        )
+        posting = asyncio.create_task(
+            client.post(f"{url}/task-updates", headers=officer.headers, json=TASK)
+        )
+        for _ in range(200):  # until the POST waits on the report's row lock
+            waiting = (
+                (
+                    await session.execute(
+                        text(
+                            "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation"
+                            " WHERE NOT l.granted AND c.relname = 'reports'"
+                            " UNION ALL SELECT count(*) FROM pg_locks WHERE NOT granted"
+                            " AND locktype = 'transactionid'"
+                        )
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            if any(waiting) or posting.done():
+                break
+            await asyncio.sleep(0.05)
+    answer = await asyncio.wait_for(posting, timeout=30)
+    assert answer.status_code == 409, answer.text
+    assert answer.json()["code"] == "conflict"
+    listed = (await client.get(f"{url}/task-updates", headers=officer.headers)).json()
+    assert (listed["items"] if isinstance(listed, dict) else listed) == []
