@@ -72,20 +72,50 @@ class Lineage:
             self.named.update(event.predecessors)
 
     def resolve(self, code: str, on: date, item: str | None = None) -> ResolvedAgency:
-        ref = self.agencies[code]
-        members = self.members.get(code)
-        if members and code not in self.named:
-            resolved = [self.resolve(m, on, item) for m in members]
+        """``code`` resolved on ``on``; a group through its members, depth first. Iterative
+        (an explicit stack), so nested groups of any depth cannot raise RecursionError; a
+        member that is a group already being resolved further up (cyclic membership) is
+        skipped, as it contributes nothing its own resolution does not."""
+        if not self._is_group(code):
+            return self._agency(code, on, item)
+        # Frames: (group, members still to resolve, members resolved so far).
+        stack: list[tuple[str, list[str], list[ResolvedAgency]]] = [
+            (code, list(self.members[code]), [])
+        ]
+        on_path = {code}
+        while True:
+            group, pending, done = stack[-1]
+            if pending:
+                member = pending.pop(0)
+                if member in on_path:
+                    continue
+                if self._is_group(member):
+                    on_path.add(member)
+                    stack.append((member, list(self.members[member]), []))
+                else:
+                    done.append(self._agency(member, on, item))
+                continue
+            stack.pop()
+            on_path.discard(group)
             union: dict[str, AgencyRef] = {}
-            for member in resolved:
-                for agency in member.responsible:
+            for resolved in done:
+                for agency in resolved.responsible:
                     union.setdefault(agency.code, agency)
-            return ResolvedAgency(
-                agency=ref, responsible=list(union.values()), path=[], members=resolved
+            node = ResolvedAgency(
+                agency=self.agencies[group], responsible=list(union.values()), path=[], members=done
             )
+            if not stack:
+                return node
+            stack[-1][2].append(node)
+
+    def _is_group(self, code: str) -> bool:
+        """A group (“các sở, ban, ngành”) that no event names resolves through its members."""
+        return bool(self.members.get(code)) and code not in self.named
+
+    def _agency(self, code: str, on: date, item: str | None) -> ResolvedAgency:
         current, path = self.chain(code, on, item)
         return ResolvedAgency(
-            agency=ref, responsible=[self.agencies[c] for c in current], path=path
+            agency=self.agencies[code], responsible=[self.agencies[c] for c in current], path=path
         )
 
     def chain(

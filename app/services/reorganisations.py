@@ -369,19 +369,32 @@ async def _date_and_cycle_errors(
     graph: dict[str, set[str]] = {}
     for p, s in edges:
         graph.setdefault(p, set()).add(s)
-    state: dict[str, int] = {}  # 1 visiting, 2 done
-
-    def loops(node: str) -> bool:
-        state[node] = 1
-        for nxt in graph.get(node, ()):
-            if state.get(nxt) == 1 or (state.get(nxt) is None and loops(nxt)):
-                return True
-        state[node] = 2
-        return False
-
-    if any(state.get(n) is None and loops(n) for n in list(graph)):
+    if _has_cycle(graph):
         errors.append(("successors", "succession_cycle"))
     return errors
+
+
+def _has_cycle(graph: dict[str, set[str]]) -> bool:
+    """Whether the successions loop. Iterative depth-first search (an explicit stack, not
+    recursion), so a chain of any length is checked without RecursionError."""
+    state: dict[str, int] = {}  # 1 on the current path, 2 done
+    for start in list(graph):
+        if start in state:
+            continue
+        state[start] = 1
+        stack = [(start, iter(graph.get(start, ())))]
+        while stack:
+            node, successors = stack[-1]
+            nxt = next(successors, None)
+            if nxt is None:
+                state[node] = 2
+                stack.pop()
+            elif state.get(nxt) == 1:
+                return True
+            elif nxt not in state:
+                state[nxt] = 1
+                stack.append((nxt, iter(graph.get(nxt, ()))))
+    return False
 
 
 def _row_values(fields: dict[str, Any]) -> dict[str, Any]:
