@@ -36,7 +36,7 @@ lint: $(STAMP)
 	$(BIN)/hadolint Dockerfile
 
 pytest: $(STAMP)
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n 2 --dist loadgroup
 
 ## Rewrite the committed contract from the app.
 openapi: $(STAMP)

@@ -13,6 +13,16 @@ from app.main import create_app
 from tests import db
 from tests.factories import Account, signed_in
 
+# Tests that start real servers (their own PostgreSQL cluster, `dxplan serve` processes)
+# run one after another on one xdist worker (`make test` runs `-n 2 --dist loadgroup`).
+SERVER_TESTS = ("tests/faults/", "tests/core/test_lifecycle.py")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if any(part in item.nodeid for part in SERVER_TESTS):
+            item.add_marker(pytest.mark.xdist_group("servers"))
+
 
 @pytest.fixture(scope="session")
 def server_url() -> str:
