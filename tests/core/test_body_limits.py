@@ -17,7 +17,7 @@ from app.core.config import Settings
 from app.core.storage import ENVELOPE_BYTES
 from tests.evidence import png
 from tests.factories import Account, signed_in
-from tests.routers.test_access_matrix import ITEM_BODIES
+from tests.services.test_attachments import draft
 
 API = "/api/v1"
 PROBLEM = "application/problem+json"
@@ -60,32 +60,6 @@ async def team(client: httpx.AsyncClient, sessionmaker: Any) -> dict[str, Accoun
         "officer": await signed_in(client, sessionmaker, role="officer", agency="SYT"),
         "reviewer": await signed_in(client, sessionmaker, role="reviewer", agency="STTTT"),
     }
-
-
-async def draft(client: httpx.AsyncClient, team: dict[str, Account], *kinds: str) -> str:
-    """A fresh Sở Y tế draft report (with one item of each kind); returns its URL."""
-    period = await client.post(
-        f"{API}/periods",
-        headers=team["reviewer"].headers,
-        json={
-            "title": f"Kỳ giới hạn {secrets.token_hex(3)}",
-            "due_date": "2026-12-01",
-            "cutoff_date": "2026-11-15",
-            "agencies": ["SYT"],
-        },
-    )
-    assert period.status_code == 201, period.text
-    report = await client.post(
-        f"{API}/reports", headers=team["officer"].headers, json={"period_id": period.json()["id"]}
-    )
-    assert report.status_code == 201, report.text
-    url = f"{API}/reports/{report.json()['id']}"
-    for kind in kinds:
-        item = await client.post(
-            f"{url}/{kind}", headers=team["officer"].headers, json=ITEM_BODIES[kind]
-        )
-        assert item.status_code == 201, item.text
-    return url
 
 
 async def listed(client: httpx.AsyncClient, url: str, account: Account) -> list[Any]:
