@@ -39,7 +39,8 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-def get_app_settings(request: Request) -> Settings:
+async def get_app_settings(request: Request) -> Settings:
+    # async: FastAPI runs a plain `def` dependency in its thread pool, a hop per request.
     settings: Settings = request.app.state.settings
     return settings
 
@@ -65,7 +66,7 @@ async def get_current_plan(session: SessionDep, settings: SettingsDep) -> Plan:
 CurrentPlan = Annotated[Plan, Depends(get_current_plan)]
 
 
-def get_today() -> date:
+async def get_today() -> date:
     """Today in Việt Nam; a dependency so tests can fix the clock."""
     return datetime.now(VIETNAM).date()
 

@@ -92,7 +92,7 @@ class PublicCacheMiddleware:
             scope["query_string"],
             negotiate(headers.get("accept-language")),
             accepts_gzip(headers.get("accept-encoding")),
-            get_today(),
+            await get_today(),
         )
         try:
             async with scope["app"].state.engine.connect() as connection:

@@ -17,7 +17,7 @@ router = APIRouter(prefix="/me/notifications", tags=["me"])
 NotificationId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
-def _lang(request: Request) -> Lang:
+async def _lang(request: Request) -> Lang:
     return negotiate(request.headers.get("accept-language"))
 
 
