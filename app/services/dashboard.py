@@ -40,7 +40,9 @@ from app.schemas.dashboard import (
     StatusItem,
 )
 from app.services.common import agency_ref
+from app.services.lineage import Lineage, load_lineage
 from app.services.progress import approved_values, attainment, derived_statuses
+from app.services.successor_periods import agency_ids
 
 TASK_STATUSES = ("completed", "on_track", "behind", "overdue", "not_started", "no_data")
 ATTAINMENT = ("met", "not_met", "no_data")
@@ -62,18 +64,51 @@ def _first_submissions() -> Any:
     )
 
 
+async def _annual_asked(session: AsyncSession, period: ReportingPeriod) -> list[int]:
+    """The agencies an annual period holds to account, through the lineage: an asked agency
+    that had ended by the due date and filed no report is not "missing": its successors on
+    that date are asked in its place. Ad hoc periods keep the list the reviewer named."""
+    lineage = await load_lineage(session)
+    asked = (
+        await session.execute(
+            select(col(Agency.id), col(Agency.code))
+            .join(PeriodAgency, col(PeriodAgency.agency_id) == col(Agency.id))
+            .where(col(PeriodAgency.period_id) == period.id)
+        )
+    ).all()
+    reported = set(
+        (
+            await session.execute(
+                select(col(Report.agency_id)).where(col(Report.period_id) == period.id)
+            )
+        ).scalars()
+    )
+    codes: set[str] = set()
+    for agency_id, code in asked:
+        current = lineage.chain(code, period.due_date)[0] if code in lineage.agencies else [code]
+        if current == [code] or agency_id in reported:
+            codes.add(code)
+        else:
+            codes.update(current)
+    return await agency_ids(session, codes)
+
+
 async def period_compliance(session: AsyncSession, period: ReportingPeriod) -> PeriodCompliance:
-    """Each agency asked: on time, late or missing, by its report's first submission."""
+    """Each agency asked: on time, late or missing, by its report's first submission (an
+    annual period through the lineage, ``_annual_asked``)."""
     first = _first_submissions()
+    if period.kind == "annual":
+        ids: Any = await _annual_asked(session, period)
+    else:
+        ids = select(col(PeriodAgency.agency_id)).where(col(PeriodAgency.period_id) == period.id)
     rows = await session.execute(
         select(Agency, first.c.first)
-        .join(PeriodAgency, col(PeriodAgency.agency_id) == col(Agency.id))
         .outerjoin(
             Report, (col(Report.agency_id) == col(Agency.id)) & (col(Report.period_id) == period.id)
         )
         .outerjoin(first, first.c.report_id == col(Report.id))
-        .where(col(PeriodAgency.period_id) == period.id)
-        .order_by(col(Agency.sort_order))
+        .where(col(Agency.id).in_(ids))
+        .order_by(col(Agency.sort_order), col(Agency.id))
     )
     agencies = [
         AgencyCompliance(
@@ -184,6 +219,13 @@ async def _linked(
     ]
 
 
+def _predecessors(lineage: Lineage, code: str, on: date) -> set[str]:
+    """The agencies whose roles ``code`` carries on ``on`` (through any chain of events)."""
+    return {
+        other for other in lineage.agencies if other != code and code in lineage.chain(other, on)[0]
+    }
+
+
 async def scorecard(session: AsyncSession, plan: Plan, agency: Agency, today: date) -> Scorecard:
     task_rows = await _linked(
         session, plan, agency, Task, TaskAgency, "task_id", Task.title, ("lead",)
@@ -205,31 +247,40 @@ async def scorecard(session: AsyncSession, plan: Plan, agency: Agency, today: da
     ]
     targets = Counter(s for _, s in await _target_attainment(session, plan, indicator_ids))
     first = _first_submissions()
+    lineage = await load_lineage(session)
+    predecessors = _predecessors(lineage, agency.code, today)
+    reporters = [agency.id or 0] + await agency_ids(session, predecessors)
     periods = await session.execute(
-        select(ReportingPeriod, first.c.first)
+        select(ReportingPeriod, Agency, first.c.first)
         .join(PeriodAgency, col(PeriodAgency.period_id) == col(ReportingPeriod.id))
+        .join(Agency, col(Agency.id) == col(PeriodAgency.agency_id))
         .outerjoin(
             Report,
             (col(Report.period_id) == col(ReportingPeriod.id))
-            & (col(Report.agency_id) == agency.id),
+            & (col(Report.agency_id) == col(PeriodAgency.agency_id)),
         )
         .outerjoin(first, first.c.report_id == col(Report.id))
         .where(
-            col(PeriodAgency.agency_id) == agency.id,
+            col(PeriodAgency.agency_id).in_(reporters),
             col(ReportingPeriod.plan_id) == plan.id,
             col(ReportingPeriod.due_date) <= today,
             # The scorecard is public; ad hoc requests are not (GET /periods hides them).
             col(ReportingPeriod.kind) == "annual",
         )
-        .order_by(col(ReportingPeriod.due_date), col(ReportingPeriod.id))
+        .order_by(col(ReportingPeriod.due_date), col(ReportingPeriod.id), col(Agency.sort_order))
     )
     period_rows = [
         PeriodStatus(
             period=ItemRef(code=p.code, title=p.title),
             due_date=p.due_date,
             status=_compliance(submitted, p.due_date),
+            reported_by=None if by.id == agency.id else agency_ref(by),
         )
-        for p, submitted in periods
+        for p, by, submitted in periods
+        # A predecessor's row counts while it existed on the due date, or if it reported.
+        if by.id == agency.id
+        or submitted is not None
+        or lineage.chain(by.code, p.due_date)[0] == [by.code]
     ]
     counts = Counter(statuses.values())
     return Scorecard(

@@ -9,7 +9,7 @@ table keeps its `status` column: the rename is the API's, so no migration is nee
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, exists, or_, select, union
+from sqlalchemy import ColumnElement, Select, exists, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -19,21 +19,16 @@ from app.core.http import check_if_match, etag
 from app.core.pagination import SortKey
 from app.models import (
     Agency,
-    AgencyGroupMember,
-    Document,
-    DocumentAgency,
-    Indicator,
-    IndicatorAgency,
     PeriodAgency,
     Plan,
     ReportingPeriod,
-    Task,
-    TaskAgency,
     User,
 )
 from app.schemas.periods import PeriodCreate, PeriodPage, PeriodRead, PeriodUpdate
 from app.services import audit, webhooks
 from app.services.common import agency_ref, fetch_page
+from app.services.lineage import load_lineage
+from app.services.successor_periods import asked_on, sync_annual_agencies
 
 ANNUAL_DUE = (12, 1)  # "Định kỳ trước ngày 01/12 hàng năm"
 ANNUAL_CUTOFF = (11, 15)  # figures are "as of" this date unless a reviewer changes it
@@ -43,36 +38,11 @@ def period_etag(period: ReportingPeriod) -> str:
     return etag("period", period.id or 0, period.version)
 
 
-def _leads_of_plan(plan_id: int) -> Any:
-    return union(
-        select(col(TaskAgency.agency_id))
-        .join(Task, col(Task.id) == col(TaskAgency.task_id))
-        .where(col(Task.plan_id) == plan_id, col(TaskAgency.role) == "lead"),
-        select(col(IndicatorAgency.agency_id))
-        .join(Indicator, col(Indicator.id) == col(IndicatorAgency.indicator_id))
-        .where(col(Indicator.plan_id) == plan_id, col(IndicatorAgency.role) == "lead"),
-        select(col(DocumentAgency.agency_id))
-        .join(Document, col(Document.id) == col(DocumentAgency.document_id))
-        .where(col(Document.plan_id) == plan_id, col(DocumentAgency.role) == "lead"),
-    ).subquery()
-
-
-def reporting_agencies(plan_id: int) -> Select[Any]:
-    """Agencies that lead something in the plan, directly or as members of a leading group."""
-    leads = _leads_of_plan(plan_id)
-    via_group = select(col(AgencyGroupMember.member_id)).where(
-        col(AgencyGroupMember.group_id).in_(select(leads.c.agency_id))
-    )
-    return select(col(Agency.id)).where(
-        col(Agency.kind) != "group",
-        or_(col(Agency.id).in_(select(leads.c.agency_id)), col(Agency.id).in_(via_group)),
-    )
-
-
 async def ensure_annual_periods(session: AsyncSession, plan: Plan) -> int:
-    """Create the missing annual periods; never touch existing ones (reviewers own them)."""
+    """Create the missing annual periods, then set the agencies the open and planned ones ask
+    through the lineage on their due dates (``successor_periods``: closed periods and agencies
+    that have reported stay as they are; dates, titles and states stay the reviewers')."""
     created = 0
-    agency_ids = list((await session.execute(reporting_agencies(plan.id or 0))).scalars())
     for year in range(plan.start_year, plan.end_year + 1):
         period_id = (
             await session.execute(
@@ -94,10 +64,7 @@ async def ensure_annual_periods(session: AsyncSession, plan: Plan) -> int:
         ).scalar()
         if period_id is not None:
             created += 1
-            await session.execute(
-                pg_insert(PeriodAgency.__table__),  # type: ignore[attr-defined]
-                [{"period_id": period_id, "agency_id": a} for a in agency_ids],
-            )
+    await sync_annual_agencies(session, plan)
     return created
 
 
@@ -268,8 +235,10 @@ async def create_ad_hoc(
         if set(body.agencies) - set(found) or any(k == "group" for _, k in found.values()):
             raise FieldValidationError([("agencies", "unknown_agency")])
         agency_ids = [found[c][0] or 0 for c in body.agencies]
-    else:
-        agency_ids = list((await session.execute(reporting_agencies(plan.id or 0))).scalars())
+    else:  # the plan's leads as the lineage has them on the due date
+        agency_ids = await asked_on(
+            session, plan.id or 0, body.due_date, await load_lineage(session)
+        )
     count = (
         await session.execute(
             select(col(ReportingPeriod.id)).where(

@@ -116,7 +116,8 @@ async def test_dashboard_and_scorecard(client: httpx.AsyncClient) -> None:
         assert sum(board["targets_by_year"][year].values()) == targets
     current = board["current_period"]
     assert current["period"]["code"] == "annual-2026"
-    assert sum(current["counts"].values()) == len(current["agencies"]) > 20
+    # Today's agencies (issue 11): fewer than the plan names, after the 2025 mergers.
+    assert sum(current["counts"].values()) == len(current["agencies"]) > 10
     card = (await client.get(f"{API}/agencies/SYT/scorecard")).json()
     assert card["agency"]["code"] == "SYT"
     assert sum(card["tasks"].values()) == len(card["task_list"])
