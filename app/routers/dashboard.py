@@ -15,7 +15,7 @@ from app.deps import CurrentPlan, CurrentUser, OptionalUser, SessionDep, Today, 
 from app.models import Agency, User
 from app.schemas.dashboard import Assignments, Dashboard, PeriodCompliance, Scorecard
 from app.services import dashboard as service
-from app.services import export
+from app.services import export, successors
 from app.services.periods import get_period
 
 # No router-wide tag: each route has exactly one, the resource it is about.
@@ -181,7 +181,11 @@ async def export_csv(
     dependencies=[fields_of(Assignments)],
     responses=problems(401, 422),
 )
-async def my_assignments(session: SessionDep, plan: CurrentPlan, user: CurrentUser) -> Assignments:
+async def my_assignments(
+    session: SessionDep, plan: CurrentPlan, user: CurrentUser, today: Today
+) -> Assignments:
     """The tasks, indicators and documents my agency leads or coordinates (directly or
-    through a group), and the open periods asking it, with my agency's report state."""
-    return await service.assignments(session, plan, user)
+    through a group), then those its predecessors lead or coordinate as the reorganisations
+    stand today (each with `via_predecessor`), and the open periods asking it, with my
+    agency's report state."""
+    return await successors.assignments(session, plan, user, today)

@@ -166,7 +166,7 @@ async def create_item(
     if (found := await replay()) is not None:
         return found
     policy.require("report", "edit", actor, report, period)
-    values = await kind.resolve(session, plan, caller.agency_id, body)
+    values = await kind.resolve(session, plan, caller.agency_id, body, period.cutoff_date)
     item = kind.model(
         **kind.columns(body, partial=False),
         **values,

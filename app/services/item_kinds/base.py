@@ -9,6 +9,7 @@ is a new module in this package (found by `app.services.item_kinds.KINDS`) plus 
 migration creating its table.
 """
 
+from datetime import date
 from typing import Any, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel
@@ -51,10 +52,11 @@ class ItemKind(Generic[M, C, P, R]):
         return etag(self.entity, item.id or 0, item.version)
 
     async def resolve(
-        self, session: AsyncSession, plan: Plan, agency_id: int, body: C
+        self, session: AsyncSession, plan: Plan, agency_id: int, body: C, on: date
     ) -> dict[str, Any]:
-        """Column values naming the subject, after checking the agency is assigned it
-        (422 `unknown_…` or `not_assigned` otherwise)."""
+        """Column values naming the subject, after checking the agency is assigned it, as the
+        plan names it or as a predecessor's successor on ``on`` (the cut-off date of the
+        report's period) (422 `unknown_…` or `not_assigned` otherwise)."""
         raise NotImplementedError
 
     def columns(self, body: BaseModel, *, partial: bool) -> dict[str, Any]:
@@ -96,11 +98,6 @@ async def plan_item_id(
     if found is None:
         raise FieldValidationError([(field, f"unknown_{field}")])
     return int(found)
-
-
-async def require_link(session: AsyncSession, link: Any, field: str) -> None:
-    if not (await session.execute(select(link))).scalar():
-        raise FieldValidationError([(field, "not_assigned")])
 
 
 async def titled(session: AsyncSession, model: Any, key: Any, ids: list[int]) -> dict[int, Any]:

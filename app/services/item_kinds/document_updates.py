@@ -1,7 +1,9 @@
 """Status of a legal document of Phụ lục 2: drafting, or issued with number and date."""
 
+from datetime import date
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -13,8 +15,8 @@ from app.schemas.reports import (
     DocumentUpdatePatch,
     DocumentUpdateRead,
 )
-from app.services.common import linked_to_agency
-from app.services.item_kinds.base import Extras, ItemKind, plan_item_id, require_link, titled
+from app.services.item_kinds.base import Extras, ItemKind, plan_item_id, titled
+from app.services.successors import require_assigned
 
 
 class DocumentUpdates(
@@ -33,13 +35,22 @@ class DocumentUpdates(
     rules_doc = " Status `issued` needs `issued_number` and `issued_on`."
 
     async def resolve(
-        self, session: AsyncSession, plan: Plan, agency_id: int, body: DocumentUpdateCreate
+        self,
+        session: AsyncSession,
+        plan: Plan,
+        agency_id: int,
+        body: DocumentUpdateCreate,
+        on: date,
     ) -> dict[str, Any]:
         document_id = await plan_item_id(
             session, Document, plan, Document.number, body.document, "document"
         )
-        link = linked_to_agency(DocumentAgency, "document_id", document_id, agency_id)
-        await require_link(session, link, "document")
+        code = (
+            await session.execute(select(col(Document.code)).where(col(Document.id) == document_id))
+        ).scalar_one()
+        await require_assigned(
+            session, DocumentAgency, "document_id", document_id, code, agency_id, on, "document"
+        )
         return {"document_id": document_id}
 
     async def validate(self, session: AsyncSession, item: DocumentUpdate) -> None:

@@ -1,6 +1,7 @@
 """Indicator values: a figure (or achieved yes/no) for one target, as of a date, with
 its level or district and where it came from."""
 
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -17,8 +18,8 @@ from app.schemas.reports import (
     IndicatorValuePatch,
     IndicatorValueRead,
 )
-from app.services.common import linked_to_agency
-from app.services.item_kinds.base import Extras, ItemKind, require_link
+from app.services.item_kinds.base import Extras, ItemKind
+from app.services.successors import require_assigned
 
 _DECIMALS = ("value", "numerator", "denominator")
 
@@ -42,20 +43,33 @@ class IndicatorValues(
     )
 
     async def resolve(
-        self, session: AsyncSession, plan: Plan, agency_id: int, body: IndicatorValueCreate
+        self,
+        session: AsyncSession,
+        plan: Plan,
+        agency_id: int,
+        body: IndicatorValueCreate,
+        on: date,
     ) -> dict[str, Any]:
         row = (
             await session.execute(
-                select(col(IndicatorTarget.id), col(Indicator.id))
+                select(col(IndicatorTarget.id), col(Indicator.id), col(Indicator.code))
                 .join(Indicator, col(Indicator.id) == col(IndicatorTarget.indicator_id))
                 .where(col(Indicator.plan_id) == plan.id, col(IndicatorTarget.code) == body.target)
             )
         ).first()
         if row is None:
             raise FieldValidationError([("target", "unknown_target")])
-        target_id, indicator_id = row
-        link = linked_to_agency(IndicatorAgency, "indicator_id", indicator_id, agency_id)
-        await require_link(session, link, "target")
+        target_id, indicator_id, indicator_code = row
+        await require_assigned(
+            session,
+            IndicatorAgency,
+            "indicator_id",
+            int(indicator_id or 0),
+            indicator_code,
+            agency_id,
+            on,
+            "target",
+        )
         district_id = await _district(session, body)
         return {"target_id": int(target_id or 0), "district_agency_id": district_id}
 

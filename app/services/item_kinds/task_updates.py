@@ -1,5 +1,6 @@
 """Task progress: status, percent complete, public summary, difficulties, next steps."""
 
+from datetime import date
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -7,8 +8,8 @@ from sqlmodel import col
 
 from app.models import Plan, Task, TaskAgency, TaskUpdate
 from app.schemas.reports import TaskUpdateCreate, TaskUpdatePage, TaskUpdatePatch, TaskUpdateRead
-from app.services.common import linked_to_agency
-from app.services.item_kinds.base import Extras, ItemKind, plan_item_id, require_link, titled
+from app.services.item_kinds.base import Extras, ItemKind, plan_item_id, titled
+from app.services.successors import require_assigned
 
 
 class TaskUpdates(ItemKind[TaskUpdate, TaskUpdateCreate, TaskUpdatePatch, TaskUpdateRead]):
@@ -24,11 +25,11 @@ class TaskUpdates(ItemKind[TaskUpdate, TaskUpdateCreate, TaskUpdatePatch, TaskUp
     subject_doc = "task (`task`: its code)"
 
     async def resolve(
-        self, session: AsyncSession, plan: Plan, agency_id: int, body: TaskUpdateCreate
+        self, session: AsyncSession, plan: Plan, agency_id: int, body: TaskUpdateCreate, on: date
     ) -> dict[str, Any]:
         task_id = await plan_item_id(session, Task, plan, Task.code, body.task, "task")
-        await require_link(
-            session, linked_to_agency(TaskAgency, "task_id", task_id, agency_id), "task"
+        await require_assigned(
+            session, TaskAgency, "task_id", task_id, body.task, agency_id, on, "task"
         )
         return {"task_id": task_id}
 
