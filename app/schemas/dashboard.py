@@ -73,7 +73,9 @@ class Scorecard(BaseModel):
         examples=[{"met": 4, "not_met": 1, "no_data": 6}],
     )
     periods: list["PeriodStatus"] = Field(
-        description="Its compliance in each period that asked it and is due by today."
+        description="Its compliance in each period that asked it and is due by today, and its "
+        "predecessors' (labelled `reported_by`) while they existed or where they reported, by "
+        "due date."
     )
 
 
@@ -81,6 +83,12 @@ class PeriodStatus(BaseModel):
     period: ItemRef = Field(examples=[_PERIOD])
     due_date: date = Field(examples=["2026-12-01"])
     status: Compliance
+    reported_by: AgencyRef | None = Field(
+        default=None,
+        description="The predecessor agency this period asked, when the row is a predecessor's "
+        "past (issue 11: a successor's scorecard shows it); null for the agency itself.",
+        examples=[None],
+    )
 
 
 class AssignmentItem(BaseModel):
