@@ -11,7 +11,7 @@ from app.core.errors import UnknownFilterValueError
 from app.core.pagination import SortKey, encode_cursor
 from app.core.text import fold_query
 from app.models import Agency, AgencyGroupMember
-from app.schemas.common import AgencyRef
+from app.schemas.common import AgencyRef, ItemRef
 
 T = TypeVar("T")
 LinksByItem = dict[int, dict[str, list[AgencyRef]]]
@@ -39,6 +39,23 @@ async def load_agency_links(
     )
     for owner_id, role, agency in rows:
         result[owner_id][role].append(agency_ref(agency))
+    return result
+
+
+async def refs_by_owner(
+    session: AsyncSession, model: Any, owner_column: str, owner_ids: Sequence[int]
+) -> dict[int, list[ItemRef]]:
+    """Code and title of the rows of `model` whose `owner_column` is one of `owner_ids`
+    (sub-tasks of tasks, child sections, tasks drawn from a section), in plan order, in one
+    query."""
+    result: dict[int, list[ItemRef]] = {owner: [] for owner in owner_ids}
+    owner = getattr(model, owner_column)
+    for owner_id, code, title in await session.execute(
+        select(owner, model.code, model.title)
+        .where(owner.in_(owner_ids))
+        .order_by(model.sort_order)
+    ):
+        result[owner_id].append(ItemRef(code=code, title=title))
     return result
 
 

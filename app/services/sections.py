@@ -11,9 +11,14 @@ from sqlmodel import col
 from app.core.errors import NotFoundError, UnknownFilterValueError
 from app.core.pagination import SortKey
 from app.models import Agency, Plan, Section, SectionAgency, Task
-from app.schemas.common import ItemRef
 from app.schemas.sections import SectionAgencyRead, SectionPage, SectionRead, SectionSummary
-from app.services.common import agency_ref, fetch_page, load_agency_links, search_clause
+from app.services.common import (
+    agency_ref,
+    fetch_page,
+    load_agency_links,
+    refs_by_owner,
+    search_clause,
+)
 
 ParentSection = aliased(Section, name="parent_section")
 
@@ -115,20 +120,8 @@ async def read_sections(
                 note=link.note,
             )
         )
-    children: dict[int, list[ItemRef]] = {i: [] for i in ids}
-    for parent_id, code, title in await session.execute(
-        select(col(Section.parent_id), col(Section.code), col(Section.title))
-        .where(col(Section.parent_id).in_(ids))
-        .order_by(col(Section.sort_order))
-    ):
-        children[parent_id or 0].append(ItemRef(code=code, title=title))
-    tasks: dict[int, list[ItemRef]] = {i: [] for i in ids}
-    for section_id, code, title in await session.execute(
-        select(col(Task.source_section_id), col(Task.code), col(Task.title))
-        .where(col(Task.source_section_id).in_(ids))
-        .order_by(col(Task.sort_order))
-    ):
-        tasks[section_id or 0].append(ItemRef(code=code, title=title))
+    children = await refs_by_owner(session, Section, "parent_id", ids)
+    tasks = await refs_by_owner(session, Task, "source_section_id", ids)
     out = []
     for row in rows:
         section: Section = row[0]

@@ -19,6 +19,7 @@ from app.services.common import (
     fetch_page,
     linked_to_agency,
     load_agency_links,
+    refs_by_owner,
     search_clause,
 )
 from app.services.progress import Progress, approved_task_progress, derive_status
@@ -158,13 +159,7 @@ async def read_tasks(
         return []
     ids = [row[0].id or 0 for row in rows]
     links = await load_agency_links(session, TaskAgency, "task_id", ids)
-    subtasks: dict[int, list[ItemRef]] = {i: [] for i in ids}
-    for parent_id, code, title in await session.execute(
-        select(col(Task.parent_id), col(Task.code), col(Task.title))
-        .where(col(Task.parent_id).in_(ids))
-        .order_by(col(Task.sort_order))
-    ):
-        subtasks[parent_id or 0].append(ItemRef(code=code, title=title))
+    subtasks = await refs_by_owner(session, Task, "parent_id", ids)
     section_ids = {row[0].source_section_id for row in rows} - {None}
     sources = {
         section_id: ItemRef(code=code, title=title)
