@@ -46,6 +46,9 @@ CONNECT_TIMEOUT = 0.5
 POOL_TIMEOUT = 0.5
 PING_TIMEOUT = 0.3
 COMMAND_TIMEOUT = 1.0
+# Room over a timeout for a loaded machine: an answer within it is bounded, not hung (without
+# the timeouts these requests wait forever on the silent server).
+SLACK = 5.0
 # GET operations of the contract that need no database: they answer as usual meanwhile.
 DATABASE_FREE = {"/healthz", "/api/v1/meta/enums"}
 # Routes outside the contract that need no database either.
@@ -148,7 +151,7 @@ def _assert_unavailable(response: httpx.Response, elapsed: float, where: object)
     assert response.headers["retry-after"] == str(RETRY_AFTER), where
     body = response.json()
     assert body["code"] == CODE and body["status"] == 503, (where, body)
-    assert elapsed < CONNECT_TIMEOUT + 2, (where, elapsed)
+    assert elapsed < CONNECT_TIMEOUT + SLACK, (where, elapsed)
 
 
 async def _walk(client: httpx.AsyncClient, token: str, *, concurrently: bool) -> int:
@@ -274,7 +277,7 @@ async def test_a_database_that_never_answers_is_503_within_the_connect_timeout(
             started = time.monotonic()
             assert await _walk(client, _token(settings), concurrently=True) > 80
             # Sixteen at a time: about one connect timeout per round, not per request.
-            assert time.monotonic() - started < 10 * CONNECT_TIMEOUT + 4
+            assert time.monotonic() - started < 20 * CONNECT_TIMEOUT + SLACK  # one each: 40 s
             ready, elapsed = await _timed(client, "GET", "/readyz")
             _assert_unavailable(ready, elapsed, "/readyz")
     _assert_logged_once(caplog, recovered=False)
@@ -297,7 +300,7 @@ async def test_no_free_pooled_connection_is_503_within_the_pool_timeout(
             ):
                 response, elapsed = await _timed(client, "GET", url, headers=headers)
                 _assert_unavailable(response, elapsed, url)
-                assert elapsed < POOL_TIMEOUT + 2
+                assert elapsed < POOL_TIMEOUT + SLACK
             ready, elapsed = await _timed(client, "GET", "/readyz")
             _assert_unavailable(ready, elapsed, "/readyz")
         finally:
@@ -443,7 +446,7 @@ async def test_a_database_that_stops_answering_is_503_in_bounded_time(
                     async with asyncio.timeout(15):  # today's bound or none at all
                         response, elapsed = await _timed(client, "GET", url, headers=headers)
                     _assert_unavailable(response, elapsed, url)
-                    assert elapsed < PING_TIMEOUT + CONNECT_TIMEOUT + 1.5, (url, elapsed)
+                    assert elapsed < PING_TIMEOUT + CONNECT_TIMEOUT + SLACK, (url, elapsed)
             proxy.thaw()
             assert (await client.get("/api/v1/tasks/A.I.1")).status_code == 200
             assert (await client.get("/readyz")).status_code == 200
@@ -479,7 +482,7 @@ async def test_a_statement_without_answer_is_503_after_the_command_timeout(
             async with asyncio.timeout(15):
                 response, elapsed = await _timed(client, "GET", "/test-only/frozen-midway")
             _assert_unavailable(response, elapsed, "frozen midway")
-            assert COMMAND_TIMEOUT <= elapsed < COMMAND_TIMEOUT + 1.5, elapsed
+            assert COMMAND_TIMEOUT <= elapsed < COMMAND_TIMEOUT + SLACK, elapsed
             proxy.thaw()
             # The only pooled connection was dropped, not left inside its statement.
             async with asyncio.timeout(15):
