@@ -1,0 +1,21 @@
+"""Indexes for answers that must not grow with history (issue 13, items 3 and 5).
+
+Revision ID: 0021
+Revises: 0020
+Create Date: 2026-11-30 18:00:00+00:00
+"""
+
+from collections.abc import Sequence
+
+revision: str = "0021"
+down_revision: str | None = "0020"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
