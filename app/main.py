@@ -116,7 +116,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await engine.dispose()
         raise
     app.state.engine = engine
-    app.state.sessionmaker = make_sessionmaker(engine)
+    app.state.sessionmaker = make_sessionmaker(engine, exact_total_limit=settings.exact_total_limit)
     stop = asyncio.Event()
     worker = (
         asyncio.create_task(run_worker(app.state.sessionmaker, settings, stop))

@@ -75,6 +75,10 @@ class Settings(BaseSettings):
     cache_max_age: int = Field(default=60, ge=0, le=86400)
     # Finished public answers kept per process, valid while the data version stands (0: off).
     public_cache_entries: int = Field(default=512, ge=0, le=100_000)
+    # Lists that grow with history (audit, reports, notifications, ...) count their rows up
+    # to this many; past it `total` is the planner's estimate and `total_exact` is false
+    # (app/services/common.py count_total), so no page costs a count of the whole history.
+    exact_total_limit: int = Field(default=1000, ge=1, le=1_000_000)
     # The largest request body accepted (JSON, forms, anything but an evidence upload);
     # larger ones are refused with 413 before they are read.
     max_body_bytes: int = Field(default=1024 * 1024, ge=1)

@@ -57,8 +57,16 @@ def make_engine(settings: Settings, *, null_pool: bool = False) -> AsyncEngine:
     return engine
 
 
-def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+# Session.info key: how many rows a list that grows with history counts exactly (the
+# setting exact_total_limit; app/services/common.py count_total). Unset: counts are exact.
+EXACT_TOTAL_LIMIT = "exact_total_limit"
+
+
+def make_sessionmaker(
+    engine: AsyncEngine, *, exact_total_limit: int | None = None
+) -> async_sessionmaker[AsyncSession]:
+    info = {} if exact_total_limit is None else {EXACT_TOTAL_LIMIT: exact_total_limit}
+    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False, info=info)
 
 
 async def session_scope(factory: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:

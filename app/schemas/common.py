@@ -19,7 +19,20 @@ T = TypeVar("T")
 
 class Page(BaseModel, Generic[T]):
     items: list[T]
-    total: int = Field(description="Rows matching the filters, over all pages.")
+    total: int = Field(
+        description="Rows matching the filters, over all pages: an exact count when "
+        "`total_exact`, otherwise an estimate (see `total_exact`)."
+    )
+    total_exact: bool = Field(
+        default=True,
+        description="Lists that grow with history (audit, reports, review queue, "
+        "notifications, users, periods, webhook deliveries, a report's history, an "
+        "indicator's values, a task's progress) count matching rows only up to a limit "
+        "(setting `DXPLAN_EXACT_TOTAL_LIMIT`, default 1000), so no page costs a count of "
+        "the whole history. Past it `total_exact` is false and `total` is the database "
+        "planner's estimate, never below the limit + 1; page with `next_cursor` until it is "
+        "null to read every row. Always true for the plan's own lists.",
+    )
     next_cursor: str | None = Field(
         description="Pass as `cursor` to get the next page; null on the last page.",
         examples=["000000000000000c0000000000000028"],

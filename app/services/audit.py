@@ -157,6 +157,7 @@ async def list_entries(
         after=after,
         limit=limit,
         list_name="audit",
+        grows=True,
     )
     return AuditPage(
         items=[
@@ -174,5 +175,6 @@ async def list_entries(
             for entry, username in rows
         ],
         total=total,
+        total_exact=total.exact,
         next_cursor=next_cursor,
     )

@@ -1,12 +1,17 @@
 """Query helpers shared by the plan-item services: paging, agency links, filters."""
 
+import json
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Select, exists, func, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.base import Executable
+from sqlalchemy.sql.elements import ClauseElement
 from sqlmodel import col
 
+from app.core.db import EXACT_TOTAL_LIMIT
 from app.core.errors import UnknownFilterValueError
 from app.core.pagination import SortKey, encode_cursor
 from app.core.text import fold_query
@@ -90,6 +95,58 @@ def search_clause(search_column: Any, q: str) -> ColumnElement[bool] | None:
     return search_column.contains(needle, autoescape=True)  # type: ignore[no-any-return]
 
 
+class Total(int):
+    """A list's `total`, and whether it is an exact count (Page.total_exact)."""
+
+    exact: bool
+
+    def __new__(cls, value: int, *, exact: bool = True) -> "Total":
+        made = super().__new__(cls, value)
+        made.exact = exact
+        return made
+
+
+async def count_total(
+    session: AsyncSession, stmt: Select[Any, *tuple[Any, ...]], *, grows: bool = False
+) -> Total:
+    """The rows `stmt` selects. A list that `grows` with history is counted only up to the
+    session's exact_total_limit (app/core/db.py; the setting of that name): past it, the
+    planner's estimate of the rows, never below the limit + 1, marked not exact. So a page
+    costs at most the limit's rows to count, whatever the history."""
+    stmt = stmt.order_by(None)
+    limit: int | None = session.info.get(EXACT_TOTAL_LIMIT) if grows else None
+    if limit is None:
+        count = select(func.count()).select_from(stmt.subquery())
+        return Total((await session.execute(count)).scalar_one())
+    capped = select(func.count()).select_from(stmt.limit(limit + 1).subquery())
+    counted = (await session.execute(capped)).scalar_one()
+    if counted <= limit:
+        return Total(counted)
+    return Total(max(await planner_rows(session, stmt), limit + 1), exact=False)
+
+
+class _Explain(Executable, ClauseElement):
+    """EXPLAIN (FORMAT JSON) of a select, bound parameters and all (SQLAlchemy's recipe)."""
+
+    inherit_cache = False
+
+    def __init__(self, stmt: Select[Any, *tuple[Any, ...]]) -> None:
+        self.stmt = stmt
+
+
+@compiles(_Explain, "postgresql")
+def _compile_explain(element: _Explain, compiler: Any, **kw: Any) -> str:
+    return "EXPLAIN (FORMAT JSON) " + str(compiler.process(element.stmt, **kw))
+
+
+async def planner_rows(session: AsyncSession, stmt: Select[Any, *tuple[Any, ...]]) -> int:
+    """PostgreSQL's estimate of the rows `stmt` returns (EXPLAIN, not run): a plan, no scan."""
+    plan: Any = (await session.execute(_Explain(stmt))).scalar_one()
+    if isinstance(plan, str):
+        plan = json.loads(plan)
+    return int(plan[0]["Plan"]["Plan Rows"])
+
+
 async def fetch_page(
     session: AsyncSession,
     stmt: Select[Any, *tuple[Any, ...]],
@@ -100,13 +157,13 @@ async def fetch_page(
     limit: int,
     list_name: str,
     descending: bool = False,
-) -> tuple[list[Any], int, str | None]:
+    grows: bool = False,
+) -> tuple[list[Any], Total, str | None]:
     """Run a keyset-paginated select whose first column is the entity (sorted by sort_column, id,
-    or newest first with `descending`); return its rows, the filtered total and the next
-    cursor."""
-    total = (
-        await session.execute(select(func.count()).select_from(stmt.order_by(None).subquery()))
-    ).scalar_one()
+    or newest first with `descending`); return its rows, the filtered total (count_total: a
+    list that `grows` with history is counted only up to a limit; pass `total.exact` on as
+    the page's `total_exact`) and the next cursor."""
+    total = await count_total(session, stmt, grows=grows)
     paged = stmt
     key = tuple_(sort_column, id_column)
     if after is not None:

@@ -154,9 +154,13 @@ async def list_notifications(
         after=after,
         limit=limit,
         list_name="notifications",
+        grows=True,
     )
     return NotificationPage(
-        items=[notification_read(r[0], lang) for r in rows], total=total, next_cursor=next_cursor
+        items=[notification_read(r[0], lang) for r in rows],
+        total=total,
+        total_exact=total.exact,
+        next_cursor=next_cursor,
     )
 
 

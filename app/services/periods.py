@@ -153,10 +153,12 @@ async def list_periods(
         after=after,
         limit=limit,
         list_name="periods",
+        grows=True,
     )
     return PeriodPage(
         items=await read_periods(session, [r[0] for r in rows]),
         total=total,
+        total_exact=total.exact,
         next_cursor=next_cursor,
     )
 

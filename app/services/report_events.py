@@ -65,10 +65,12 @@ async def events(
         after=after,
         limit=limit,
         list_name=list_name(comments),
+        grows=True,
     )
     return EventPage(
         items=[event_read(e, username) for e, username in rows],
         total=total,
+        total_exact=total.exact,
         next_cursor=next_cursor,
     )
 

@@ -23,7 +23,7 @@ from app.schemas.reports import ReportPage, ReportRead
 from app.services import audit, webhooks
 from app.services import report_policy as policy
 from app.services.auth import utcnow
-from app.services.common import agency_ref, fetch_page
+from app.services.common import Total, agency_ref, count_total, fetch_page
 from app.services.item_kinds import KINDS
 from app.services.notifications import notify_agency
 from app.services.periods import asked, get_period
@@ -146,9 +146,10 @@ async def list_reports(
             after=after,
             limit=limit,
             list_name="reports",
+            grows=True,
         )
     items = await read_reports(session, [tuple(r) for r in rows], caller)
-    return ReportPage(items=items, total=total, next_cursor=next_cursor)
+    return ReportPage(items=items, total=total, total_exact=total.exact, next_cursor=next_cursor)
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -158,13 +159,13 @@ _INT4_MAX = 2**31 - 1
 
 async def _queue_page(
     session: AsyncSession, stmt: Any, after: SortKey | None, limit: int
-) -> tuple[list[Any], int, str | None]:
+) -> tuple[list[Any], Total, str | None]:
     """Oldest submission first. Keyset, not offset: the cursor is the last served report's
     (submitted_at in microseconds since 1970, id), so approving or returning reports on
     earlier pages (which leave the queue) never makes the next page skip one."""
     from app.core.pagination import encode_cursor
 
-    total = (await session.execute(select(func.count()).select_from(stmt.subquery()))).scalar_one()
+    total = await count_total(session, stmt, grows=True)
     paged = stmt
     if after is not None:
         when = _EPOCH + timedelta(microseconds=min(after[0], _LAST_MICROS))

@@ -117,8 +117,14 @@ async def list_users(
         after=after,
         limit=limit,
         list_name="users",
+        grows=True,
     )
-    return UserPage(items=[user_read(u, a) for u, a in rows], total=total, next_cursor=next_cursor)
+    return UserPage(
+        items=[user_read(u, a) for u, a in rows],
+        total=total,
+        total_exact=total.exact,
+        next_cursor=next_cursor,
+    )
 
 
 async def get_user(session: AsyncSession, caller: User, user_id: int) -> tuple[User, Agency]:

@@ -525,9 +525,13 @@ async def list_deliveries(
         limit=limit,
         list_name="deliveries",
         descending=True,
+        grows=True,
     )
     return DeliveryPage(
-        items=[_delivery_read(row[0]) for row in rows], total=total, next_cursor=next_cursor
+        items=[_delivery_read(row[0]) for row in rows],
+        total=total,
+        total_exact=total.exact,
+        next_cursor=next_cursor,
     )
 
 

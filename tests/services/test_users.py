@@ -32,7 +32,7 @@ async def test_directory_is_scoped_by_agency(
     other = (
         await client.get(USERS, params={"agency": "SGDDT"}, headers=accounts["officer"].headers)
     ).json()
-    assert other == {"items": [], "total": 0, "next_cursor": None}
+    assert other == {"items": [], "total": 0, "total_exact": True, "next_cursor": None}
     everyone = (
         await client.get(USERS, params={"limit": 200}, headers=accounts["observer"].headers)
     ).json()
