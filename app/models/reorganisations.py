@@ -46,6 +46,9 @@ class Reorganisation(SQLModel, table=True):
     sources: list[str] = jsonb_list()
     verified: bool
     notes: str | None = None
+    # level_abolished: what became of each plan target set at the ended level, see the data
+    # file: [{plan, target, outcome, carried_by, verified, reason: {vi, en}, sources, note}].
+    level_targets: list[dict[str, Any]] = jsonb_list()
     origin: str = Field(default="file", max_length=8)
     version: int = 1
     created_at: Timestamp = created_at()

@@ -11,6 +11,7 @@ from app.deps import CurrentPlan, ResponsibleOn, SessionDep
 from app.routers.params import AgencyFilter, SearchQuery
 from app.schemas.indicators import IndicatorPage, IndicatorRead
 from app.services import indicators as service
+from app.services import level_succession
 
 router = APIRouter(prefix="/indicators", tags=["indicators"])
 
@@ -34,18 +35,20 @@ async def list_indicators(
     limit: LimitParam = DEFAULT_LIMIT,
     cursor: CursorParam = None,
 ) -> IndicatorPage:
-    """Indicators in plan order, each with its measurable targets."""
-    return responsible.attach(
-        await service.list_indicators(
-            session,
-            plan,
-            target_year=target_year,
-            agency=agency,
-            q=q,
-            after=decode_cursor("indicators", cursor),
-            limit=limit,
-        )
+    """Indicators in plan order, each with its measurable targets. A target set at a level
+    that had ended by `as_of` (the district level from 1 July 2025) carries
+    `level_succession`, and its attainment may be `not_applicable` (rules in the API
+    description)."""
+    page = await service.list_indicators(
+        session,
+        plan,
+        target_year=target_year,
+        agency=agency,
+        q=q,
+        after=decode_cursor("indicators", cursor),
+        limit=limit,
     )
+    return responsible.attach(level_succession.attach(responsible, plan.code, page))
 
 
 @router.get(
@@ -63,5 +66,8 @@ async def get_indicator(
 ) -> IndicatorRead:
     """Public. The indicator with its lead and coordinating agencies and each measurable
     target: its attainment from the latest approved province-wide value and the series of
-    approved values, oldest first. 404 for an unknown code."""
-    return responsible.attach(await service.get_indicator(session, plan, code))
+    approved values, oldest first. A target set at a level that had ended by `as_of` (the
+    district level from 1 July 2025) carries `level_succession`, and its attainment may be
+    `not_applicable` with `attainment_reason`. 404 for an unknown code."""
+    indicator = await service.get_indicator(session, plan, code)
+    return responsible.attach(level_succession.attach(responsible, plan.code, indicator))

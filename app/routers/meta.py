@@ -90,6 +90,12 @@ ENUMS: dict[str, list[tuple[str, str, str]]] = {
         ("met", "Đạt", "Met"),
         ("not_met", "Chưa đạt", "Not met"),
         ("no_data", "Chưa có số liệu", "No data"),
+        ("not_applicable", "Không còn đánh giá", "Not applicable"),
+    ],
+    "level_outcome": [
+        ("carried", "Có cấp tiếp nhận", "Carried by another level"),
+        ("no_successor", "Không có cấp tiếp nhận", "No successor"),
+        ("unknown", "Chưa xác định", "Unknown"),
     ],
     "comparator": [
         ("gte", "Tối thiểu", "At least"),

@@ -59,7 +59,10 @@ class OpenDataFile(BaseModel):
 
 
 DESCRIPTION = """Datasets: `tasks` (each task with its lead, years, derived status and latest
-approved progress), `indicators` (each target with its attainment and latest approved value),
+approved progress), `indicators` (each target with its attainment and latest approved value;
+a target whose level had ended by today, the district level from 1 July 2025, gives what
+became of it in `level_outcome` and, when its attainment is `not_applicable`, why in
+`attainment_reason_vi`/`_en`),
 `progress` (every approved task progress, oldest first), `documents` (each document with
 its latest approved status). Only approved figures are published.
 

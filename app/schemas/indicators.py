@@ -6,7 +6,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from app.schemas.common import AgencyRef, Page
-from app.schemas.reorganisations import Responsibility
+from app.schemas.reorganisations import EventStep, Responsibility
 
 _VPUBND = {
     "code": "VPUBND",
@@ -29,6 +29,41 @@ class ValuePointRead(BaseModel):
     period: str = Field(examples=["annual-2026"])
 
 
+class Bilingual(BaseModel):
+    vi: str
+    en: str
+
+
+class LevelSuccession(BaseModel):
+    """What became of a target set at a level of government that has since ended (the
+    district level, “cấp huyện”, from 1 July 2025), on the day asked (`as_of=`)."""
+
+    level: Literal["province", "district", "commune"] = Field(
+        description="The level that ended (the target's level).", examples=["district"]
+    )
+    ended_on: date = Field(
+        description="The day the level ended: the date of the event that ended it.",
+        examples=["2025-07-01"],
+    )
+    event: EventStep = Field(description="The `level_abolished` event, with its legal basis.")
+    outcome: Literal["carried", "no_successor", "unknown"] = Field(
+        description="carried: another level carries the measure (`carried_by`); no_successor: "
+        "no level carries it; unknown: not established (see `note`)."
+    )
+    carried_by: Literal["province", "commune"] | None = Field(
+        description="The level now carrying the measure when `carried` (province: the "
+        "province-level city of Hải Phòng from 1 July 2025); otherwise null.",
+        examples=[None],
+    )
+    verified: bool = Field(description="Whether the outcome rests on the cited sources.")
+    reason: Bilingual
+    sources: list[str] = Field(description="Where the outcome was read.", examples=[[]])
+    note: str | None = Field(
+        description="What the outcome rests on, and what was looked for when unknown.",
+        examples=[None],
+    )
+
+
 class TargetRead(BaseModel):
     code: str = Field(examples=["CT-2025-01.1"])
     metric: str = Field(examples=["Hồ sơ công việc được xử lý trên môi trường mạng"])
@@ -45,11 +80,24 @@ class TargetRead(BaseModel):
         description="The words of the plan this target was read from.",
         examples=["90% hồ sơ công việc tại cấp tỉnh"],
     )
-    attainment: Literal["met", "not_met", "no_data"] = Field(
-        description="From the latest approved province-wide value; rules in the API description."
+    attainment: Literal["met", "not_met", "no_data", "not_applicable"] = Field(
+        description="From the latest approved province-wide value; `not_applicable` for a "
+        "target whose level ended before its deadline, judged on or after that day "
+        "(`attainment_reason`); rules in the API description."
     )
     progress_ratio: float | None = Field(
         description="0-1 when not met (numeric targets).", examples=[None]
+    )
+    attainment_reason: Bilingual | None = Field(
+        default=None,
+        description="Why attainment is not judged (with `not_applicable`); otherwise null.",
+        examples=[None],
+    )
+    level_succession: LevelSuccession | None = Field(
+        default=None,
+        description="For a target set at a level that had ended by `as_of` (default today): "
+        "the event and what carries the measure now; null otherwise.",
+        examples=[None],
     )
     series: list[ValuePointRead] = Field(description="Approved values, oldest first.")
 

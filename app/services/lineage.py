@@ -58,6 +58,8 @@ class EventNode:
     successors: tuple[str, ...]
     transfers: tuple[TransferNode, ...]
     step: EventStep
+    # level_abolished: what became of the plans' targets at the ended level (as stored).
+    level_targets: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass
@@ -264,6 +266,7 @@ async def read_lineage(session: AsyncSession) -> Lineage:
                     legal_basis=[b["number"] for b in event.legal_basis if b.get("number")],
                     verified=event.verified,
                 ),
+                level_targets=tuple(event.level_targets),
             )
         )
     return Lineage(

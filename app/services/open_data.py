@@ -22,7 +22,9 @@ from app.models import (
     TaskAgency,
 )
 from app.schemas.common import VIETNAM
+from app.services import level_succession
 from app.services.common import load_agency_links
+from app.services.lineage import load_lineage
 from app.services.progress import (
     approved_task_progress,
     approved_values,
@@ -61,6 +63,9 @@ COLUMNS = {
         "lead",
         "attainment",
         "progress_ratio",
+        "level_outcome",
+        "attainment_reason_vi",
+        "attainment_reason_en",
         "latest_value",
         "latest_achieved",
         "as_of",
@@ -96,7 +101,7 @@ async def rows(session: AsyncSession, plan: Plan, dataset: str, today: date) -> 
     if dataset in ("tasks", "progress"):
         return await _task_rows(session, plan, dataset, today)
     if dataset == "indicators":
-        return await _indicator_rows(session, plan)
+        return await _indicator_rows(session, plan, today)
     return await _document_rows(session, plan)
 
 
@@ -153,7 +158,7 @@ async def _task_rows(session: AsyncSession, plan: Plan, dataset: str, today: dat
     return result
 
 
-async def _indicator_rows(session: AsyncSession, plan: Plan) -> list[Row]:
+async def _indicator_rows(session: AsyncSession, plan: Plan, today: date) -> list[Row]:
     targets = list(
         (
             await session.execute(
@@ -168,10 +173,15 @@ async def _indicator_rows(session: AsyncSession, plan: Plan) -> list[Row]:
     links = await load_agency_links(
         session, IndicatorAgency, "indicator_id", list({i.id or 0 for _, i in targets})
     )
+    lineage = await load_lineage(session)
     result: list[Row] = []
     for target, indicator in targets:
         series = values[target.id or 0]
         status, ratio = attainment(target, series)
+        ended = level_succession.succession(lineage, plan.code, target.code, target.level, today)
+        reason = level_succession.attainment_reason(ended, target.deadline_year)
+        if reason is not None:
+            status, ratio = "not_applicable", None
         latest = series[-1] if series else None
         result.append(
             {
@@ -187,6 +197,9 @@ async def _indicator_rows(session: AsyncSession, plan: Plan) -> list[Row]:
                 "lead": _codes(links[indicator.id or 0]["lead"]),
                 "attainment": status,
                 "progress_ratio": ratio,
+                "level_outcome": ended.outcome if ended else None,
+                "attainment_reason_vi": reason.vi if reason else None,
+                "attainment_reason_en": reason.en if reason else None,
                 "latest_value": float(latest.value)
                 if latest and latest.value is not None
                 else None,

@@ -43,6 +43,15 @@ progress is the share of that year elapsed. Rows without years (the B.3 heading)
 (level unset or `province`): `met` when it satisfies the target's comparator; `not_met`
 otherwise, with `progress_ratio` = value ÷ target (target ÷ value for "at most"), between
 0 and 1; qualitative targets are met when reported achieved; `no_data` without a value.
+
+**Targets at a level that ended** (the district level, “cấp huyện”, ended on 1 July 2025 by
+the recorded `level_abolished` event; its date is read from the events): judged on a day
+from that date on (`as_of=`, default today), such a target carries `level_succession` (the
+event with its legal basis, and whether another level carries the measure: `carried` with
+`carried_by`, `no_successor`, or `unknown`), and if its deadline (31 December of its
+deadline year) is not before the day the level ended, its attainment is `not_applicable`,
+without `progress_ratio`, with `attainment_reason` (vi/en). Its approved values are kept and
+shown; judged on an earlier day it answers as above.
 """
 
 

@@ -110,6 +110,41 @@ class Transfer(_Strict):
         return self
 
 
+class Bilingual(_Strict):
+    vi: str = Field(min_length=1)
+    en: str = Field(min_length=1)
+
+
+class LevelTarget(_Strict):
+    """What became of one plan target set at the level a ``level_abolished`` event ends:
+    ``carried`` by another level (``carried_by``), ``no_successor`` (nothing carries it), or
+    ``unknown``. A verified record cites its sources; an unknown one is never verified and
+    says in its note what was looked for."""
+
+    target: str = Field(min_length=1, max_length=32)
+    outcome: Literal["carried", "no_successor", "unknown"]
+    carried_by: Literal["province", "commune"] | None = None
+    verified: bool
+    reason: Bilingual
+    sources: list[str] = []
+    note: str | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "LevelTarget":
+        problems: list[str] = []
+        if (self.outcome == "carried") != (self.carried_by is not None):
+            problems.append("carried_by is set exactly when the outcome is carried")
+        if self.outcome == "unknown" and self.verified:
+            problems.append("an unknown outcome is not verified")
+        if self.verified and not self.sources:
+            problems.append("a verified record cites its sources")
+        if not self.verified and not self.note:
+            problems.append("an unverified record needs a note")
+        if problems:
+            raise ValueError(f"target {self.target}: " + "; ".join(problems))
+        return self
+
+
 class Event(_Strict):
     code: str = Field(pattern=r"^[A-Z0-9][A-Z0-9_-]*$", max_length=40)
     date: IsoDate
@@ -123,10 +158,16 @@ class Event(_Strict):
     sources: list[str] = []
     verified: bool
     notes: str | None = None
+    level_targets: list[LevelTarget] = []
 
     @model_validator(mode="after")
     def _shape(self) -> "Event":
         problems: list[str] = []
+        if self.level_targets and self.kind != "level_abolished":
+            problems.append("only a level_abolished event lists level targets")
+        targets = [t.target for t in self.level_targets]
+        if len(set(targets)) != len(targets):
+            problems.append("duplicate level targets")
         if self.kind in ("merge", "split", "rename", "level_abolished") and not self.successors:
             problems.append(f"a {self.kind} has successors")
         if self.kind == "rename" and (len(self.predecessors), len(self.successors)) != (1, 1):
@@ -166,6 +207,7 @@ class ReorganisationFile(_Strict):
         context = info.context or {}
         plan_kinds: dict[str, str] | None = context.get("agency_kinds")
         plan_items: set[str] | None = context.get("item_codes")
+        target_levels: dict[str, str | None] | None = context.get("target_levels")
         problems: list[str] = []
 
         codes = [e.code for e in self.events]
@@ -214,6 +256,12 @@ class ReorganisationFile(_Strict):
                             for item in transfer.items
                             if item not in plan_items
                         )
+                if target_levels is not None:
+                    problems.extend(
+                        f"event {event.code}: {t.target} is not a district-level target"
+                        for t in event.level_targets
+                        if target_levels.get(t.target, "missing") != "district"
+                    )
             problems.extend(
                 f"unresolved: unknown agency {u.agency}"
                 for u in self.unresolved
@@ -236,7 +284,11 @@ def plan_context(plan: PlanFile) -> dict[str, Any]:
     """Validation context: the plan's agency kinds and item codes."""
     items = {s.code for s in plan.sections} | {t.code for t in plan.tasks}
     items |= {i.code for i in plan.indicators} | {d.code for d in plan.documents}
-    return {"agency_kinds": {a.code: a.kind for a in plan.agencies}, "item_codes": items}
+    return {
+        "agency_kinds": {a.code: a.kind for a in plan.agencies},
+        "item_codes": items,
+        "target_levels": {t.code: t.level for i in plan.indicators for t in i.targets},
+    }
 
 
 def read_reorganisations(

@@ -20,7 +20,7 @@ from app.services.reorganisations import NEW_AGENCY_SORT_BASE, refresh_validity
 from app.services.seed import SeedReport, _sync_links, _upsert
 
 
-def _event_values(event: Any) -> dict[str, Any]:
+def _event_values(event: Any, plan: str) -> dict[str, Any]:
     return {
         "date": event.date,
         "date_note": event.date_note,
@@ -29,6 +29,7 @@ def _event_values(event: Any) -> dict[str, Any]:
         "sources": list(event.sources),
         "verified": event.verified,
         "notes": event.notes,
+        "level_targets": [{"plan": plan, **t.model_dump(mode="json")} for t in event.level_targets],
     }
 
 
@@ -74,7 +75,7 @@ async def load_reorganisations(
     for event in data.events:
         if event.code in kept:
             continue
-        values = _event_values(event)
+        values = _event_values(event, data.plan)
         row = stored.get(event.code)
         inserted = row is None
         if row is None:

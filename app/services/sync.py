@@ -25,7 +25,16 @@ from app.core.pagination import SortKey, encode_cursor
 from app.core.permissions import Permission, permissions_of
 from app.models import Change, Plan, User
 from app.schemas.sync import BODY_PAGE_LIMIT, Body, ChangeRead, SyncPage
-from app.services import agencies, documents, indicators, periods, report_bodies, sections, tasks
+from app.services import (
+    agencies,
+    documents,
+    indicators,
+    level_succession,
+    periods,
+    report_bodies,
+    sections,
+    tasks,
+)
 from app.services.item_kinds import KINDS
 from app.services.lineage import Resolver, load_lineage
 
@@ -117,6 +126,8 @@ class Bodies:
             if self.resolver is None:
                 self.resolver = Resolver(await load_lineage(self.session), self.today)
             for _, body in found:
+                if entity == "indicator":
+                    level_succession.attach(self.resolver, self.plan.code, body)
                 self.resolver.attach(body)
         return found
 

@@ -176,3 +176,56 @@ def test_transfer_items_must_be_plan_items(raw: dict[str, Any], tmp_path: Path) 
     path.write_text(json.dumps(broken, ensure_ascii=False), encoding="utf-8")
     with pytest.raises(ValidationError, match=r"unknown plan item Z\.99"):
         read_reorganisations(path)
+
+
+def test_every_district_target_of_the_plan_is_recorded(data: ReorganisationFile) -> None:
+    """What became of each district-level target is recorded on the event that ended the level:
+    cited, or unknown with a note (issue 11, item 3)."""
+    district_targets = {
+        t.code for i in read_plan_file().indicators for t in i.targets if t.level == "district"
+    }
+    recorded = {t.target: t for t in event(data, "VN-2025-07-HUYEN").level_targets}
+    assert set(recorded) == district_targets == {"CT-2025-01.2", "CT-2030-02.2", "CT-2030-12.2"}
+    assert [e.code for e in data.events if e.level_targets] == ["VN-2025-07-HUYEN"]
+    for record in recorded.values():
+        assert record.reason.vi and record.reason.en
+        assert record.sources if record.verified else record.note
+    assert recorded["CT-2030-12.2"].outcome == "no_successor"
+    assert {recorded[c].outcome for c in ("CT-2025-01.2", "CT-2030-02.2")} == {"unknown"}
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"target": "CT-2025-01.1"}, "CT-2025-01.1 is not a district-level target"),
+        ({"target": "CT-9999-01.1"}, "CT-9999-01.1 is not a district-level target"),
+        ({"outcome": "carried"}, "carried_by is set exactly when the outcome is carried"),
+        ({"carried_by": "commune"}, "carried_by is set exactly when the outcome is carried"),
+        ({"verified": True}, "an unknown outcome is not verified"),
+        ({"note": None}, "an unverified record needs a note"),
+        (
+            {"outcome": "no_successor", "verified": True, "sources": []},
+            "a verified record cites its sources",
+        ),
+    ],
+)
+def test_level_target_records_are_checked(
+    raw: dict[str, Any], change: dict[str, Any], message: str
+) -> None:
+    broken = json.loads(json.dumps(raw))
+    huyen = next(e for e in broken["events"] if e["code"] == "VN-2025-07-HUYEN")
+    huyen["level_targets"][0].update(change)
+    with pytest.raises(ValidationError, match=message):
+        validate(broken)
+
+
+def test_level_targets_only_on_a_level_abolished_event(raw: dict[str, Any]) -> None:
+    broken = json.loads(json.dumps(raw))
+    huyen = next(e for e in broken["events"] if e["code"] == "VN-2025-07-HUYEN")
+    merger = next(e for e in broken["events"] if e["code"] == "HD-2025-03-KHCN")
+    merger["level_targets"] = huyen["level_targets"][:1]
+    with pytest.raises(ValidationError, match="only a level_abolished event lists level targets"):
+        validate(broken)
+    huyen["level_targets"].append(huyen["level_targets"][0])
+    with pytest.raises(ValidationError, match="duplicate level targets"):
+        validate(broken)

@@ -48,6 +48,7 @@ async def test_enums_match_the_contract(client: httpx.AsyncClient) -> None:
         ("permission", "MeRead", "permissions"),
         ("reorganisation_kind", "ReorganisationRead", "kind"),
         ("reorganisation_origin", "ReorganisationRead", "origin"),
+        ("level_outcome", "LevelSuccession", "outcome"),
     ]
     for name, schema, field in pairs:
         assert sorted(values[name]) == sorted(enum_of(schema, field)), name
