@@ -185,7 +185,7 @@ def cmd_users_create(args: argparse.Namespace) -> None:
         user = asyncio.run(_with_session(settings, lambda s: create_user(s, body, settings)))
     except AppError as exc:
         rules = [rule for _, _, rule in getattr(exc, "field_errors", [])]
-        reasons = ", ".join(translate(f"field.{r}", "en") for r in rules)
+        reasons = ", ".join(translate(f"field.{r}", "en", **exc.params) for r in rules)
         sys.exit(f"dxplan: {exc.code}: {reasons or exc.detail('en')}")
     _print_json(user.model_dump(mode="json"))
 

@@ -116,6 +116,8 @@ def app_server(database_url: str, cache_entries: int, workdir: Path, name: str) 
         "DXPLAN_PUBLIC_CACHE_ENTRIES": str(cache_entries),
         "DXPLAN_DATA_DIR": str(workdir / "data"),
         "DXPLAN_ACCESS_TOKEN_MINUTES": "60",
+        # bench/datagen.py's staff sit in the plan's 2021 agencies (Sở TTTT…), ended in 2025.
+        "DXPLAN_REFUSE_ENDED_AGENCIES": "false",
     }
     server = Server(name, [str(BIN / "dxplan"), "serve"], env, workdir / f"{name}.log")
     server.env["DXPLAN_PORT"] = str(server.port)

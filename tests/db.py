@@ -77,6 +77,9 @@ def settings_for(url: str) -> Settings:
         # Test receivers listen on loopback, which webhooks may not reach by default
         # (tests/services/test_webhook_destinations.py checks the default with this list empty).
         webhook_allowed_networks=["127.0.0.0/8", "::1/128"],
+        # The fixtures' accounts sit in the plan's 2021 agencies, most of which ended in 2025;
+        # tests/services/test_ended_agencies.py and test_reorganisation_walk.py turn it on.
+        refuse_ended_agencies=False,
     )  # type: ignore[arg-type]
 
 

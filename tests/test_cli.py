@@ -30,7 +30,7 @@ def test_users_create_and_list(
             "--username",
             "cli.reviewer",
             "--agency",
-            "STTTT",
+            "HP_SKHCN",  # Sở TTTT's successor today: Sở TTTT ended on 2025-02-28
             "--role",
             "reviewer",
             "--full-name",
@@ -41,24 +41,30 @@ def test_users_create_and_list(
     assert (created["username"], created["role"], created["agency"]["code"]) == (
         "cli.reviewer",
         "reviewer",
-        "STTTT",
+        "HP_SKHCN",
     )
-    main(["users", "list", "--agency", "STTTT"])
+    main(["users", "list", "--agency", "HP_SKHCN"])
     lines = capsys.readouterr().out.splitlines()
     assert any(
-        line.split()[:4] == ["cli.reviewer", "STTTT", "reviewer", "active"] for line in lines
+        line.split()[:4] == ["cli.reviewer", "HP_SKHCN", "reviewer", "active"] for line in lines
     )
 
 
 def test_users_create_refuses_bad_input(cli_env: None, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DXPLAN_NEW_PASSWORD", "short")
     with pytest.raises(SystemExit) as weak:
-        main(["users", "create", "--username", "cli.weak", "--agency", "SYT", "--role", "officer"])
+        main(["users", "create", "--username", "weak", "--agency", "HP_SYT", "--role", "officer"])
     assert "too short" in str(weak.value)
     monkeypatch.setenv("DXPLAN_NEW_PASSWORD", "Mat-khau-dong-lenh-2358")
     with pytest.raises(SystemExit) as wrong_agency:
-        main(["users", "create", "--username", "cli.rev2", "--agency", "SYT", "--role", "reviewer"])
-    assert "Reviewers must belong to Sở TTTT" in str(wrong_agency.value)
+        main(["users", "create", "--username", "rev2", "--agency", "HP_SYT", "--role", "reviewer"])
+    assert "Reviewers must belong to Sở TTTT or to the department that succeeds it" in str(
+        wrong_agency.value
+    )
+    with pytest.raises(SystemExit) as ended:
+        main(["users", "create", "--username", "cli.old", "--agency", "STTTT", "--role", "officer"])
+    assert "Sở Thông tin và Truyền thông (STTTT) ended on 28/02/2025" in str(ended.value)
+    assert "Sở Khoa học và Công nghệ thành phố Hải Phòng (HP_SKHCN)" in str(ended.value)
 
 
 def test_demo_seed_is_idempotent_and_refused_in_production(

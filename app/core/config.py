@@ -118,6 +118,11 @@ class Settings(BaseSettings):
     login_max_failures_per_address: int = Field(default=20, ge=1)
     login_lockout_seconds: int = Field(default=60, ge=1)
     login_lockout_max_seconds: int = Field(default=3600, ge=1)
+    # Users of an agency that has ended (its valid_to, derived from the reorganisations, is
+    # before today in Việt Nam) cannot sign in or refresh, and no user is created in or moved
+    # into such an agency (README "Reorganisations"). Off only for data that predates the
+    # reorganisations (the test suite's accounts sit in agencies that ended in 2025).
+    refuse_ended_agencies: bool = True
     # Idempotency-Key: how long a key and its answer are kept; answers of the auth routes
     # (tokens, sealed) only briefly (app/core/idempotency.py).
     idempotency_ttl_seconds: int = Field(default=86400, ge=60, le=30 * 86400)

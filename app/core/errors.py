@@ -135,6 +135,30 @@ class InvalidGrantError(AppError):
     oauth2 = True
 
 
+class AgencyEndedError(AppError):
+    """A sign-in or refresh of a user whose agency has ended (a reorganisation ended it
+    before today; app.services.ended_agencies): at the token endpoint 400 with RFC 6749
+    §5.2's `error` `invalid_grant`, what a standard client knows, beside the own `code`."""
+
+    status = 400
+    code = "agency_ended"
+
+    def __init__(self, detail_key: str, **params: Any) -> None:
+        super().__init__(detail_key, **params)
+        self.extensions = {"error": "invalid_grant"}
+
+
+class AgencyEndedUnauthorizedError(AgencyEndedError):
+    """The same refusal at `/auth/refresh`, which answers 401 for every refused token."""
+
+    status = 401
+
+    def __init__(self, detail_key: str, **params: Any) -> None:
+        super().__init__(detail_key, **params)
+        self.extensions = {}
+        self.headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
+
+
 class UnsupportedGrantTypeError(AppError):
     """RFC 6749 §5.2: a `grant_type` the token endpoint does not serve."""
 

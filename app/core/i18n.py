@@ -29,6 +29,7 @@ MESSAGES: dict[str, dict[Lang, str]] = {
     "internal_error": {"vi": "Lỗi máy chủ", "en": "Internal server error"},
     "unauthorized": {"vi": "Chưa xác thực", "en": "Unauthorized"},
     "invalid_grant": {"vi": "Thông tin cấp quyền không hợp lệ", "en": "Invalid grant"},
+    "agency_ended": {"vi": "Cơ quan đã kết thúc hoạt động", "en": "Agency has ended"},
     "unsupported_grant_type": {
         "vi": "Kiểu cấp quyền không được hỗ trợ",
         "en": "Unsupported grant type",
@@ -81,6 +82,18 @@ MESSAGES: dict[str, dict[Lang, str]] = {
     "unauthorized.refresh_reused": {
         "vi": "Mã làm mới đã được dùng trước đó; mọi phiên liên quan đã bị thu hồi.",
         "en": "The refresh token was already used; every session from it has been revoked.",
+    },
+    "agency_ended.detail": {
+        "vi": "Cơ quan {agency} ({code}) đã kết thúc hoạt động từ ngày {since}; quản trị viên"
+        " cần chuyển tài khoản sang cơ quan kế thừa: {successors}.",
+        "en": "The agency {agency} ({code}) ended on {since}; an administrator must move the"
+        " account to its successor: {successors}.",
+    },
+    "agency_ended.no_successor": {
+        "vi": "Cơ quan {agency} ({code}) đã kết thúc hoạt động từ ngày {since} và không có cơ"
+        " quan kế thừa; quản trị viên cần chuyển tài khoản sang cơ quan khác.",
+        "en": "The agency {agency} ({code}) ended on {since} and has no successor; an"
+        " administrator must move the account to another agency.",
     },
     "invalid_grant.detail": {
         "vi": "Tên đăng nhập hoặc mật khẩu không đúng.",
@@ -310,8 +323,20 @@ MESSAGES: dict[str, dict[Lang, str]] = {
         "en": "There is no agency with this code.",
     },
     "field.reviewer_agency": {
-        "vi": "Chuyên viên thẩm định phải thuộc Sở TTTT.",
-        "en": "Reviewers must belong to Sở TTTT.",
+        "vi": "Chuyên viên thẩm định phải thuộc Sở TTTT hoặc cơ quan kế thừa Sở TTTT"
+        " (GET /plan, succession.reviewer).",
+        "en": "Reviewers must belong to Sở TTTT or to the department that succeeds it"
+        " (GET /plan, succession.reviewer).",
+    },
+    "field.agency_ended": {
+        "vi": "Cơ quan {agency} ({code}) đã kết thúc hoạt động từ ngày {since}; chọn cơ quan"
+        " kế thừa: {successors}.",
+        "en": "The agency {agency} ({code}) ended on {since}; choose its successor: {successors}.",
+    },
+    "field.agency_ended_no_successor": {
+        "vi": "Cơ quan {agency} ({code}) đã kết thúc hoạt động từ ngày {since} và không có cơ"
+        " quan kế thừa.",
+        "en": "The agency {agency} ({code}) ended on {since} and has no successor.",
     },
     "field.agency_not_asked": {
         "vi": "Kỳ báo cáo này không yêu cầu cơ quan của bạn.",

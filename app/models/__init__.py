@@ -8,7 +8,6 @@ from app.models.documents import Document, DocumentAgency
 from app.models.indicators import Indicator, IndicatorAgency, IndicatorTarget
 from app.models.ops import AuditEntry, AuditLink, IdempotencyKey, Notification
 from app.models.plans import Plan
-from app.models.read_models import IndicatorValueLatest, TaskProgressLatest
 from app.models.reorganisations import Reorganisation, ReorganisationAgency, ReorganisationTransfer
 from app.models.reports import (
     DocumentUpdate,
@@ -41,7 +40,6 @@ __all__ = [
     "IndicatorAgency",
     "IndicatorTarget",
     "IndicatorValue",
-    "IndicatorValueLatest",
     "LoginThrottle",
     "Notification",
     "PeriodAgency",
@@ -58,7 +56,6 @@ __all__ = [
     "Task",
     "TaskAgency",
     "TaskGroup",
-    "TaskProgressLatest",
     "TaskUpdate",
     "User",
     "Webhook",

@@ -3,13 +3,14 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, Form, Request, Response, status
+from fastapi import APIRouter, Body, Form, Request, Response, status
 from fastapi.security.utils import get_authorization_scheme_param
 
+from app.core.dependencies import constructed
 from app.core.errors import FieldValidationError, UnsupportedGrantTypeError
 from app.core.openapi import problems
 from app.core.proxies import client_address
-from app.deps import SessionDep, SettingsDep, get_current_user
+from app.deps import SessionDep, SettingsDep, Today, get_current_user
 from app.schemas.auth import RefreshRequest, TokenPair
 from app.services import auth as service
 
@@ -98,7 +99,8 @@ async def token(
     response: Response,
     session: SessionDep,
     settings: SettingsDep,
-    form: Annotated[TokenForm, Depends()],
+    today: Today,
+    form: Annotated[TokenForm, constructed(TokenForm)],
 ) -> TokenPair:
     """The OAuth2 token endpoint; the answer is RFC 6749 §5.1's, with `Cache-Control:
     no-store`.
@@ -114,6 +116,10 @@ async def token(
       `POST /auth/refresh` (each refresh token works once; presenting a used one again ends
       its whole sign-in), refused with 400 `invalid_grant` instead of 401.
     - Any other `grant_type`: 400 `unsupported_grant_type`.
+    - A user whose agency has ended (a reorganisation ended it before today; see
+      `GET /agencies/{code}`, `valid_to`) is refused at both grants with 400 `agency_ended`
+      (`error` `invalid_grant`), naming the agency's successors, until an administrator
+      moves the account (`DXPLAN_REFUSE_ENDED_AGENCIES`, on by default).
 
     OAuth2 errors carry RFC 6749 §5.2's `error` member (the same as `code`) in the problem
     details; a field the grant needs and lacks is a 422 `validation_error`."""
@@ -127,6 +133,7 @@ async def token(
             key=request.app.state.signing_key,
             settings=settings,
             oauth2=True,
+            today=today,
         )
     if form.grant_type != "password":
         raise UnsupportedGrantTypeError()
@@ -140,6 +147,7 @@ async def token(
         address=client_address(request),
         key=request.app.state.signing_key,
         settings=settings,
+        today=today,
     )
 
 
@@ -154,15 +162,21 @@ async def refresh(
     response: Response,
     session: SessionDep,
     settings: SettingsDep,
+    today: Today,
     body: RefreshRequest,
 ) -> TokenPair:
     """Exchange a refresh token for a new pair. Each refresh token works once: presenting a
     used one again revokes every token descended from the same sign-in. The JSON twin of
     `POST /auth/token` with `grant_type=refresh_token` (which answers 400 `invalid_grant`
-    where this answers 401); both stay."""
+    where this answers 401); both stay. A user whose agency has ended is refused with 401
+    `agency_ended`."""
     response.headers.update(NO_STORE)
     return await service.refresh(
-        session, token=body.refresh_token, key=request.app.state.signing_key, settings=settings
+        session,
+        token=body.refresh_token,
+        key=request.app.state.signing_key,
+        settings=settings,
+        today=today,
     )
 
 

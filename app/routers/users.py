@@ -8,7 +8,7 @@ from app.core.fields import fields_of
 from app.core.openapi import problems
 from app.core.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, decode_cursor
 from app.core.permissions import Permission, Role
-from app.deps import SessionDep, SettingsDep, require
+from app.deps import SessionDep, SettingsDep, Today, require
 from app.models import User
 from app.routers.params import SearchQuery
 from app.schemas.users import PasswordReset, UserCreate, UserPage, UserRead, UserUpdate
@@ -64,11 +64,16 @@ async def create_user(
     response: Response,
     session: SessionDep,
     settings: SettingsDep,
+    today: Today,
     body: UserCreate,
     caller: Annotated[User, require(Permission.users_manage)],
 ) -> UserRead:
-    """Administrators only. Reviewers must belong to Sở TTTT (`STTTT`)."""
-    user = await service.create_user(session, body, settings, caller)
+    """Administrators only. Reviewers must belong to the plan's reviewing department, Sở
+    TTTT (`STTTT`), or to a department that succeeded it (`GET /plan`,
+    `succession.reviewer`: today `HP_SKHCN`). An agency that has ended (`valid_to` before
+    today) takes no new user: 422 `validation_error` of type `agency_ended` naming its
+    successors (`DXPLAN_REFUSE_ENDED_AGENCIES`, on by default)."""
+    user = await service.create_user(session, body, settings, caller, today)
     response.headers["Location"] = f"/api/v1/users/{user.id}"
     response.headers["ETag"] = service.etag("user", user.id, 1)
     return user
@@ -102,14 +107,20 @@ async def get_user(
 async def update_user(
     response: Response,
     session: SessionDep,
+    settings: SettingsDep,
+    today: Today,
     user_id: UserId,
     body: UserUpdate,
     caller: Annotated[User, require(Permission.users_manage)],
     if_match: IfMatch = None,
 ) -> UserRead:
     """Administrators only; needs `If-Match`. Deactivating a user revokes all their
-    tokens at once."""
-    user, new_etag = await service.update_user(session, caller, user_id, body, if_match)
+    tokens at once. Moving a user into an agency that has ended is refused like creating
+    one there (422, `agency_ended`); a user whose agency has ended signs in again once
+    moved to a current one."""
+    user, new_etag = await service.update_user(
+        session, caller, user_id, body, if_match, settings, today
+    )
     response.headers["ETag"] = new_etag
     return user
 

@@ -8,7 +8,7 @@ flushes and leaves the commit to the request.
 
 import math
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from ipaddress import IPv6Address, ip_network
 from typing import Any
 from uuid import UUID, uuid4
@@ -20,7 +20,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app.core.config import Settings
-from app.core.errors import AppError, InvalidGrantError, TooManyRequestsError, UnauthorizedError
+from app.core.errors import (
+    AgencyEndedError,
+    AgencyEndedUnauthorizedError,
+    AppError,
+    InvalidGrantError,
+    TooManyRequestsError,
+    UnauthorizedError,
+)
 from app.core.proxies import parse_address
 from app.core.security import (
     decode_access_token,
@@ -32,6 +39,7 @@ from app.core.security import (
 from app.models import Agency, AuthSession, LoginThrottle, RefreshToken, User
 from app.schemas.auth import TokenPair
 from app.services import audit
+from app.services.ended_agencies import Ended, ended_agency_of, today_in_vietnam
 
 
 def utcnow() -> datetime:
@@ -192,9 +200,14 @@ async def sign_in(
     address: str | None,
     key: str,
     settings: Settings,
+    today: date | None = None,
 ) -> TokenPair:
     """Every attempt that reaches the password check leaves an ``auth.sign_in_failed`` or
-    ``auth.sign_in`` audit row; attempts refused by the throttle (429) are not evaluated."""
+    ``auth.sign_in`` audit row; attempts refused by the throttle (429) are not evaluated.
+
+    The right password of a user whose agency has ended before ``today`` (Việt Nam) is
+    refused with ``agency_ended`` when ``settings.refuse_ended_agencies``: audited as a
+    failed sign-in with the reason, but not counted as a guess (the password was right)."""
     now = utcnow()
     username = username.strip().lower()
     user_key, address_key = throttle_keys(username, address)
@@ -218,6 +231,18 @@ async def sign_in(
         await session.commit()
         raise InvalidGrantError()
     await _give_back(session, user_key, address_key, reservation)
+    found = await ended_agency_of(session, user.agency_id, today or today_in_vietnam(), settings)
+    if found is not None:
+        await audit.record(
+            session,
+            None,
+            "auth.sign_in_failed",
+            "user",
+            user.id,
+            after={"address": address, "reason": "agency_ended", "agency": found.agency.code},
+        )
+        await session.commit()
+        raise _agency_ended(found, oauth2=True)
     if new_hash is not None:
         user.password_hash = new_hash
     user.last_login_at = now
@@ -255,6 +280,15 @@ async def revoke_user_tokens(session: AsyncSession, user: User, now: datetime) -
     user.tokens_valid_after = now
 
 
+def _agency_ended(found: Ended, oauth2: bool) -> AppError:
+    """The refusal of a user whose agency has ended: 400 at the token endpoint, 401 at
+    `/auth/refresh`, both with the code `agency_ended` naming the agency's successors."""
+    key = "agency_ended.detail" if found.successors else "agency_ended.no_successor"
+    if oauth2:
+        return AgencyEndedError(key, **found.params)
+    return AgencyEndedUnauthorizedError(key, **found.params)
+
+
 def _refused(detail_key: str, oauth2: bool) -> AppError:
     """The refusal of a refresh token: RFC 6749's 400 `invalid_grant` at the token endpoint,
     401 at `/auth/refresh` (as that door has always answered)."""
@@ -264,10 +298,20 @@ def _refused(detail_key: str, oauth2: bool) -> AppError:
 
 
 async def refresh(
-    session: AsyncSession, *, token: str, key: str, settings: Settings, oauth2: bool = False
+    session: AsyncSession,
+    *,
+    token: str,
+    key: str,
+    settings: Settings,
+    oauth2: bool = False,
+    today: date | None = None,
 ) -> TokenPair:
     """Rotate a refresh token; the same rules at both doors (`grant_type=refresh_token` at
-    `/auth/token` with ``oauth2``, `/auth/refresh` without), only the refusal differs."""
+    `/auth/token` with ``oauth2``, `/auth/refresh` without), only the refusal differs.
+
+    A user whose agency has ended before ``today`` (with ``settings.refuse_ended_agencies``)
+    is refused with ``agency_ended`` and the sign-in ends, audited as
+    ``auth.refresh_refused``."""
     now = utcnow()
     stored = (
         await session.execute(
@@ -304,6 +348,23 @@ async def refresh(
         await revoke_family(session, stored.family_id, now)
         await session.commit()
         raise _refused("unauthorized.invalid_refresh", oauth2)
+    found = await ended_agency_of(session, user.agency_id, today or today_in_vietnam(), settings)
+    if found is not None:
+        await revoke_family(session, stored.family_id, now)
+        await audit.record(
+            session,
+            None,
+            "auth.refresh_refused",
+            "user",
+            user.id,
+            after={
+                "family": str(stored.family_id),
+                "reason": "agency_ended",
+                "agency": found.agency.code,
+            },
+        )
+        await session.commit()
+        raise _agency_ended(found, oauth2)
     return await _issue(session, user, key, settings, now, family_id=stored.family_id)
 
 

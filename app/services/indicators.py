@@ -18,7 +18,7 @@ from app.services.common import (
     load_agency_links,
     search_clause,
 )
-from app.services.progress import approved_values, attainment, latest_values
+from app.services.progress import approved_values, attainment
 
 
 async def _targets(session: AsyncSession, ids: list[int]) -> dict[int, list[TargetRead]]:
@@ -32,12 +32,10 @@ async def _targets(session: AsyncSession, ids: list[int]) -> dict[int, list[Targ
             )
         ).scalars()
     )
-    ids = [t.id or 0 for t in targets]
-    values = await approved_values(session, ids)
-    latest = await latest_values(session, ids)  # judged on the read model
+    values = await approved_values(session, [t.id or 0 for t in targets])
     for target in targets:
         series = values[target.id or 0]
-        status, ratio = attainment(target, latest[target.id or 0])
+        status, ratio = attainment(target, series)
         result[target.indicator_id].append(
             TargetRead(
                 code=target.code,

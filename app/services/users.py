@@ -1,5 +1,7 @@
 """Users: scoped reading, administration, passwords."""
 
+from datetime import date
+
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -27,6 +29,8 @@ from app.schemas.users import (
 from app.services import audit
 from app.services.auth import revoke_user_tokens, utcnow
 from app.services.common import agency_ref, fetch_page, search_clause
+from app.services.ended_agencies import ended, refuse_placement, today_in_vietnam
+from app.services.lineage import load_lineage
 
 
 def user_etag(user: User) -> str:
@@ -66,13 +70,40 @@ def _search_text(user: User) -> str:
     return fold(" ".join(filter(None, [user.username, user.full_name, user.email])))
 
 
-async def _agency_for_user(session: AsyncSession, code: str, role: str) -> Agency:
+async def reviewer_agencies(session: AsyncSession) -> set[str]:
+    """Where reviewers may work: the plan's reviewing department (Sở TTTT) and every agency
+    that has carried its part since, through the reorganisations (Sở KH&CN from March 2025,
+    Sở KH&CN thành phố Hải Phòng from July 2025)."""
+    lineage = await load_lineage(session)
+    codes = {REVIEWER_AGENCY}
+    if REVIEWER_AGENCY in lineage.agencies:
+        for event in lineage.events:
+            codes.update(lineage.chain(REVIEWER_AGENCY, event.date)[0])
+    return codes
+
+
+async def _agency_for_user(
+    session: AsyncSession,
+    code: str,
+    role: str,
+    *,
+    settings: Settings,
+    today: date,
+    placing: bool = True,
+) -> Agency:
+    """The agency a user is created in or given (``placing``), or keeps while their role
+    changes: it exists, is not a group, suits the role, and (when placing, with
+    ``settings.refuse_ended_agencies``) has not ended before ``today``."""
     agency = (await session.execute(select(Agency).where(col(Agency.code) == code))).scalar()
     if agency is None:
         raise FieldValidationError([("agency", "unknown_agency")])
     if agency.kind == "group":
         raise FieldValidationError([("agency", "group_agency")])
-    if role == Role.reviewer and agency.code != REVIEWER_AGENCY:
+    if placing and settings.refuse_ended_agencies:
+        found = await ended(session, agency, today)
+        if found is not None:
+            raise refuse_placement(found)
+    if role == Role.reviewer and agency.code not in await reviewer_agencies(session):
         raise FieldValidationError([("role", "reviewer_agency")])
     return agency
 
@@ -143,9 +174,17 @@ async def get_user(session: AsyncSession, caller: User, user_id: int) -> tuple[U
 
 
 async def create_user(
-    session: AsyncSession, body: UserCreate, settings: Settings, caller: User | None = None
+    session: AsyncSession,
+    body: UserCreate,
+    settings: Settings,
+    caller: User | None = None,
+    today: date | None = None,
 ) -> UserRead:
-    agency = await _agency_for_user(session, body.agency, body.role)
+    """A new account; refused (422) in an agency that has ended before ``today`` (default
+    today in Việt Nam) while ``settings.refuse_ended_agencies``."""
+    agency = await _agency_for_user(
+        session, body.agency, body.role, settings=settings, today=today or today_in_vietnam()
+    )
     _check_password(body.password, settings, body.username, body.full_name)
     user = User(
         username=body.username,
@@ -174,7 +213,12 @@ async def update_user(
     user_id: int,
     body: UserUpdate,
     if_match: str | None,
+    settings: Settings,
+    today: date,
 ) -> tuple[UserRead, str]:
+    """Moving a user into an agency that has ended before ``today`` is refused (422) while
+    ``settings.refuse_ended_agencies``; a user left in an ended agency may still be changed
+    (deactivated, renamed, given another role)."""
     user, agency = await get_user(session, caller, user_id)
     check_if_match(if_match, user_etag(user))
     before = audit.snapshot(user)
@@ -183,7 +227,10 @@ async def update_user(
     if user.id == caller.id and (role != Role.admin or changes.get("is_active") is False):
         raise ConflictError("conflict.self_lockout")
     if "agency" in changes or "role" in changes:
-        agency = await _agency_for_user(session, changes.pop("agency", agency.code), role)
+        code = changes.pop("agency", agency.code)
+        agency = await _agency_for_user(
+            session, code, role, settings=settings, today=today, placing=code != agency.code
+        )
         user.agency_id = agency.id or 0
     for field in ("full_name", "email", "phone", "role", "is_active"):
         if field in changes and changes[field] is not None:

@@ -120,9 +120,7 @@ def delivery_visible(caller: User) -> ColumnElement[bool]:
 
 async def _task_statuses(session: AsyncSession, task_ids: Sequence[int]) -> dict[int, str]:
     tasks = (await session.execute(select(Task).where(col(Task.id).in_(task_ids)))).scalars()
-    return await derived_statuses(
-        session, list(tasks), datetime.now(VIETNAM).date(), uncommitted=True
-    )
+    return await derived_statuses(session, list(tasks), datetime.now(VIETNAM).date())
 
 
 async def report_task_ids(session: AsyncSession, report_id: int) -> list[int]:

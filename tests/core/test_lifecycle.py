@@ -91,6 +91,7 @@ class Serve:
         env |= {
             "DXPLAN_DATA_DIR": str(data_dir),
             "DXPLAN_WEBHOOK_WORKER": "false",
+            "DXPLAN_REFUSE_ENDED_AGENCIES": "false",  # as tests/db.py settings_for
             "DXPLAN_LOG_JSON": "false",
             "DXPLAN_HTTP_HEADER_TIMEOUT_SECONDS": str(HEADER_TIMEOUT),
             "DXPLAN_SHUTDOWN_GRACE_SECONDS": "30",

@@ -83,7 +83,7 @@ async def staff(server: DxplanServer) -> AsyncIterator[Staff]:
                 "title": "Kỳ kiểm thử sự cố",
                 "due_date": due.isoformat(),
                 "cutoff_date": (due - timedelta(days=10)).isoformat(),
-                "agencies": ["SYT"],
+                "agencies": ["HP_SYT"],  # demo.officer's agency (app/services/demo.py)
             },
         )
         assert period.status_code == 201, period.text

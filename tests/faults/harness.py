@@ -187,6 +187,8 @@ class DxplanServer:
             "DXPLAN_JWT_SECRET": secrets.token_urlsafe(48),
             "DXPLAN_DATA_DIR": str(root / "data"),
             "DXPLAN_WEBHOOK_WORKER": "false",
+            # Accounts may sit in agencies that ended in 2025 (tests/db.py settings_for).
+            "DXPLAN_REFUSE_ENDED_AGENCIES": "false",
             # Outages answer within about a second; the pool has room for the sign-in burst
             # (25 requests per worker), so that test measures accounting, not capacity.
             "DXPLAN_DB_CONNECT_TIMEOUT_SECONDS": "1",
