@@ -417,6 +417,8 @@ async def load(url: str, first_block: int, last_block: int, *, chunk: int = 10) 
                 await _run(conn, PERIODS, plan_id, start, end, reviewer)
                 for block in (REPORTS, ITEMS, EVENTS, AUDIT, CHANGES, NOTIFICATIONS):
                     await _run(conn, block, reviewer)
+        # The read models' triggers were off with the others (migration 0017).
+        await conn.execute("SELECT rebuild_read_models()")
         await conn.execute(
             "UPDATE data_version SET version = version + 1,"
             " txid = pg_current_xact_id()::text::bigint"

@@ -8,6 +8,7 @@ from app.models.documents import Document, DocumentAgency
 from app.models.indicators import Indicator, IndicatorAgency, IndicatorTarget
 from app.models.ops import AuditEntry, AuditLink, IdempotencyKey, Notification
 from app.models.plans import Plan
+from app.models.read_models import IndicatorValueLatest, TaskProgressLatest
 from app.models.reorganisations import Reorganisation, ReorganisationAgency, ReorganisationTransfer
 from app.models.reports import (
     DocumentUpdate,
@@ -40,6 +41,7 @@ __all__ = [
     "IndicatorAgency",
     "IndicatorTarget",
     "IndicatorValue",
+    "IndicatorValueLatest",
     "LoginThrottle",
     "Notification",
     "PeriodAgency",
@@ -56,6 +58,7 @@ __all__ = [
     "Task",
     "TaskAgency",
     "TaskGroup",
+    "TaskProgressLatest",
     "TaskUpdate",
     "User",
     "Webhook",

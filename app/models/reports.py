@@ -100,7 +100,7 @@ class TaskUpdate(ItemBase, table=True):
         ),
     )
 
-    task_id: int = Field(foreign_key="tasks.id", ondelete="RESTRICT")
+    task_id: int = Field(foreign_key="tasks.id", ondelete="RESTRICT", index=True)
     status: str = Field(max_length=12)
     percent_complete: int
     public_summary: str = ""
@@ -123,7 +123,7 @@ class IndicatorValue(ItemBase, table=True):
         ),
     )
 
-    target_id: int = Field(foreign_key="indicator_targets.id", ondelete="RESTRICT")
+    target_id: int = Field(foreign_key="indicator_targets.id", ondelete="RESTRICT", index=True)
     value: Decimal | None = Field(default=None, sa_column=Column(Numeric(16, 4)))
     achieved: bool | None = None  # for qualitative targets
     numerator: Decimal | None = Field(default=None, sa_column=Column(Numeric(16, 4)))

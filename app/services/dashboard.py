@@ -41,7 +41,7 @@ from app.schemas.dashboard import (
 )
 from app.services.common import agency_ref
 from app.services.lineage import Lineage, load_lineage
-from app.services.progress import approved_values, attainment, derived_statuses
+from app.services.progress import attainment, derived_statuses, latest_values
 from app.services.successor_periods import agency_ids
 
 TASK_STATUSES = ("completed", "on_track", "behind", "overdue", "not_started", "no_data")
@@ -151,7 +151,7 @@ async def _target_attainment(
     if indicator_ids is not None:
         stmt = stmt.where(col(Indicator.id).in_(indicator_ids))
     targets = list((await session.execute(stmt)).all())
-    values = await approved_values(session, [t.id or 0 for t, _ in targets])
+    values = await latest_values(session, [t.id or 0 for t, _ in targets])
     return [(year, attainment(t, values[t.id or 0])[0]) for t, year in targets]
 
 

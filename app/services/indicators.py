@@ -18,7 +18,7 @@ from app.services.common import (
     load_agency_links,
     search_clause,
 )
-from app.services.progress import approved_values, attainment
+from app.services.progress import approved_values, attainment, latest_values
 
 
 async def _targets(session: AsyncSession, ids: list[int]) -> dict[int, list[TargetRead]]:
@@ -32,10 +32,12 @@ async def _targets(session: AsyncSession, ids: list[int]) -> dict[int, list[Targ
             )
         ).scalars()
     )
-    values = await approved_values(session, [t.id or 0 for t in targets])
+    ids = [t.id or 0 for t in targets]
+    values = await approved_values(session, ids)
+    latest = await latest_values(session, ids)  # judged on the read model
     for target in targets:
         series = values[target.id or 0]
-        status, ratio = attainment(target, series)
+        status, ratio = attainment(target, latest[target.id or 0])
         result[target.indicator_id].append(
             TargetRead(
                 code=target.code,

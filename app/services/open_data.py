@@ -27,9 +27,10 @@ from app.services.common import load_agency_links
 from app.services.lineage import load_lineage
 from app.services.progress import (
     approved_task_progress,
-    approved_values,
     attainment,
     derive_status,
+    latest_task_progress,
+    latest_values,
     public_item,
 )
 
@@ -113,8 +114,9 @@ async def _task_rows(session: AsyncSession, plan: Plan, dataset: str, today: dat
             )
         ).scalars()
     )
-    progress = await approved_task_progress(session, [t.id or 0 for t in tasks])
-    if dataset == "progress":
+    ids = [t.id or 0 for t in tasks]
+    if dataset == "progress":  # the whole history, by design
+        progress = await approved_task_progress(session, ids)
         return [
             {
                 "task": t.code,
@@ -128,7 +130,8 @@ async def _task_rows(session: AsyncSession, plan: Plan, dataset: str, today: dat
             for t in tasks
             for p in reversed(progress[t.id or 0])
         ]
-    links = await load_agency_links(session, TaskAgency, "task_id", [t.id or 0 for t in tasks])
+    progress = await latest_task_progress(session, ids)
+    links = await load_agency_links(session, TaskAgency, "task_id", ids)
     result: list[Row] = []
     for t in tasks:
         history = progress[t.id or 0]
@@ -169,7 +172,7 @@ async def _indicator_rows(session: AsyncSession, plan: Plan, today: date) -> lis
             )
         ).all()
     )
-    values = await approved_values(session, [t.id or 0 for t, _ in targets])
+    values = await latest_values(session, [t.id or 0 for t, _ in targets])
     links = await load_agency_links(
         session, IndicatorAgency, "indicator_id", list({i.id or 0 for _, i in targets})
     )

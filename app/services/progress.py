@@ -17,9 +17,11 @@ from app.models import (
     Agency,
     IndicatorTarget,
     IndicatorValue,
+    IndicatorValueLatest,
     Report,
     ReportingPeriod,
     Task,
+    TaskProgressLatest,
     TaskUpdate,
 )
 
@@ -97,6 +99,49 @@ async def approved_task_progress(
                 period_year=period.year,
                 as_of=period.cutoff_date,
                 approved_at=report.approved_at,
+            )
+        )
+    return result
+
+
+async def latest_task_progress(
+    session: AsyncSession, task_ids: list[int]
+) -> dict[int, list[Progress]]:
+    """Per task, the newest approved progress of each reporting year, newest first, from
+    the read model (one query). Its first item is the task's latest progress and its item
+    of a year the newest of that year, as in ``approved_task_progress``, so that
+    ``derive_status`` judges both the same."""
+    rows = await session.execute(
+        select(
+            col(TaskProgressLatest.task_id),
+            col(TaskProgressLatest.status),
+            col(TaskProgressLatest.percent_complete),
+            col(TaskProgressLatest.public_summary),
+            col(ReportingPeriod.code),
+            col(TaskProgressLatest.year),
+            col(TaskProgressLatest.cutoff_date),
+            col(TaskProgressLatest.approved_at),
+        )
+        .join(ReportingPeriod, col(ReportingPeriod.id) == col(TaskProgressLatest.period_id))
+        .where(col(TaskProgressLatest.task_id).in_(task_ids))
+        .order_by(
+            col(TaskProgressLatest.task_id),
+            col(TaskProgressLatest.cutoff_date).desc(),
+            col(TaskProgressLatest.approved_at).desc(),
+            col(TaskProgressLatest.task_update_id).desc(),
+        )
+    )
+    result: dict[int, list[Progress]] = {t: [] for t in task_ids}
+    for task_id, status, percent, summary, code, year, cutoff, approved_at in rows:
+        result[task_id].append(
+            Progress(
+                status=status,
+                percent_complete=percent,
+                public_summary=summary,
+                period_code=code,
+                period_year=year,
+                as_of=cutoff,
+                approved_at=approved_at,
             )
         )
     return result
@@ -184,6 +229,38 @@ async def approved_values(
     return result
 
 
+async def latest_values(
+    session: AsyncSession, target_ids: list[int]
+) -> dict[int, list[ValuePoint]]:
+    """Per target, the newest approved value of each level and district, oldest first, from
+    the read model (one query). Its last item is the target's latest value and its last
+    province-wide item the one ``attainment`` judges, as in the whole series of
+    ``approved_values``."""
+    rows = await session.execute(
+        select(IndicatorValueLatest, col(ReportingPeriod.code), col(Agency.code))
+        .join(ReportingPeriod, col(ReportingPeriod.id) == col(IndicatorValueLatest.period_id))
+        .outerjoin(Agency, col(Agency.id) == col(IndicatorValueLatest.district_agency_id))
+        .where(col(IndicatorValueLatest.target_id).in_(target_ids))
+        .order_by(col(IndicatorValueLatest.as_of), col(IndicatorValueLatest.indicator_value_id))
+    )
+    result: dict[int, list[ValuePoint]] = {t: [] for t in target_ids}
+    for value, period_code, district in rows:
+        result[value.target_id].append(
+            ValuePoint(
+                target_id=value.target_id,
+                value=value.value,
+                achieved=value.achieved,
+                as_of=value.as_of,
+                level=value.level,
+                district=district,
+                provenance=value.provenance,
+                source=value.source,
+                period_code=period_code,
+            )
+        )
+    return result
+
+
 def attainment(target: IndicatorTarget, series: list[ValuePoint]) -> tuple[str, float | None]:
     """(met | not_met | no_data, progress ratio) from the latest province-wide value."""
     overall = [p for p in series if p.level in (None, "province") and p.district is None]
@@ -209,9 +286,17 @@ def attainment(target: IndicatorTarget, series: list[ValuePoint]) -> tuple[str, 
     return "not_met", round(max(0.0, min(1.0, ratio)), 4)
 
 
-async def derived_statuses(session: AsyncSession, tasks: list[Task], today: date) -> dict[int, str]:
-    """Each task's derived status (by the rules above), by task id."""
-    progress = await approved_task_progress(session, [t.id or 0 for t in tasks])
+async def derived_statuses(
+    session: AsyncSession, tasks: list[Task], today: date, *, uncommitted: bool = False
+) -> dict[int, str]:
+    """Each task's derived status (by the rules above), by task id, from the read model; with
+    ``uncommitted``, from the items themselves, as this transaction has changed them (the
+    read model follows at commit)."""
+    ids = [t.id or 0 for t in tasks]
+    if uncommitted:
+        progress = await approved_task_progress(session, ids)
+    else:
+        progress = await latest_task_progress(session, ids)
     return {
         t.id or 0: derive_status(
             start_year=t.start_year,

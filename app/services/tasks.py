@@ -22,7 +22,12 @@ from app.services.common import (
     refs_by_owner,
     search_clause,
 )
-from app.services.progress import Progress, approved_task_progress, derive_status
+from app.services.progress import (
+    Progress,
+    approved_task_progress,
+    derive_status,
+    latest_task_progress,
+)
 
 Group = aliased(TaskGroup, name="grp")
 Subgroup = aliased(TaskGroup, name="subgrp")
@@ -129,7 +134,7 @@ async def list_tasks(
         list_name="tasks",
     )
     links = await load_agency_links(session, TaskAgency, "task_id", [r[0].id for r in rows])
-    progress = await approved_task_progress(session, [r[0].id for r in rows])
+    progress = await latest_task_progress(session, [r[0].id for r in rows])
     items = [
         TaskSummary.model_validate(_summary(r, links[r[0].id], progress[r[0].id], today))
         for r in rows

@@ -120,7 +120,9 @@ def delivery_visible(caller: User) -> ColumnElement[bool]:
 
 async def _task_statuses(session: AsyncSession, task_ids: Sequence[int]) -> dict[int, str]:
     tasks = (await session.execute(select(Task).where(col(Task.id).in_(task_ids)))).scalars()
-    return await derived_statuses(session, list(tasks), datetime.now(VIETNAM).date())
+    return await derived_statuses(
+        session, list(tasks), datetime.now(VIETNAM).date(), uncommitted=True
+    )
 
 
 async def report_task_ids(session: AsyncSession, report_id: int) -> list[int]:

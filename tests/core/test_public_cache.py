@@ -120,9 +120,13 @@ NOT_PUBLIC = {
     "changes",
     "data_version",
     "idempotency_keys",
+    # Read models (migration 0017): written only at the commit of a change to reports or
+    # items, which bumps the version itself.
+    "indicator_value_latest",
     "login_throttles",
     "notifications",
     "refresh_tokens",
+    "task_progress_latest",
     "users",
     "webhook_attempts",
     "webhook_deliveries",
