@@ -1,4 +1,5 @@
-"""The `dxplan` command: serve, migrate, seed, users, remind, webhooks, audit, openapi."""
+"""The `dxplan` command: serve, migrate, seed, users, remind, webhooks, audit,
+rebuild-read-models, openapi."""
 
 import argparse
 import asyncio
@@ -286,6 +287,35 @@ def cmd_audit_verify(_: argparse.Namespace) -> None:
         sys.exit(1)
 
 
+def cmd_rebuild_read_models(_: argparse.Namespace) -> None:
+    """Recompute the read models of public progress from the approved items (migration 0017;
+    after a bulk load with triggers off); print their row counts."""
+    from sqlalchemy import text
+
+    from app.core.db import make_engine
+
+    settings = _settings_with_database()
+
+    async def run() -> dict[str, object]:
+        engine = make_engine(settings, null_pool=True)
+        try:
+            async with engine.begin() as connection:
+                await connection.execute(text("SELECT rebuild_read_models()"))
+                counts = (
+                    await connection.execute(
+                        text(
+                            "SELECT (SELECT count(*) FROM task_progress_latest),"
+                            " (SELECT count(*) FROM indicator_value_latest)"
+                        )
+                    )
+                ).one()
+        finally:
+            await engine.dispose()
+        return {"task_progress_latest": counts[0], "indicator_value_latest": counts[1]}
+
+    _print_json(asyncio.run(run()))
+
+
 def cmd_openapi(_: argparse.Namespace) -> None:
     from app.main import create_app
 
@@ -369,6 +399,11 @@ def main(argv: list[str] | None = None) -> None:
         "verify", help="check the audit hash chain; exit 1 at the first broken link"
     )
     verify.set_defaults(func=cmd_audit_verify)
+
+    rebuild = sub.add_parser(
+        "rebuild-read-models", help="recompute the read models of public progress"
+    )
+    rebuild.set_defaults(func=cmd_rebuild_read_models)
 
     openapi = sub.add_parser("openapi", help="print the OpenAPI document")
     openapi.set_defaults(func=cmd_openapi)

@@ -96,3 +96,10 @@ def test_openapi_command_prints_the_committed_contract(
     printed = json.loads(capsys.readouterr().out)
     committed = json.loads((REPO_ROOT / "openapi" / "openapi.json").read_text("utf-8"))
     assert printed == committed
+
+
+def test_rebuild_read_models(cli_env: None, capsys: pytest.CaptureFixture[str]) -> None:
+    main(["rebuild-read-models"])
+    counts = json.loads(capsys.readouterr().out)
+    assert sorted(counts) == ["indicator_value_latest", "task_progress_latest"]
+    assert all(isinstance(n, int) and n >= 0 for n in counts.values())
