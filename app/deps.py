@@ -4,6 +4,7 @@ import re
 from collections.abc import AsyncIterator
 from datetime import date, datetime
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 import jwt
 from fastapi import Depends, Query, Request
@@ -16,7 +17,7 @@ from sqlmodel import col
 
 from app.core.config import Settings
 from app.core.db import session_scope
-from app.core.errors import ForbiddenError, NotFoundError, UnauthorizedError
+from app.core.errors import ForbiddenError, PlanNotFoundError, UnauthorizedError
 from app.core.outage import STATE_KEY as OUTAGE_STATE_KEY
 from app.core.outage import unavailable_session
 from app.core.permissions import Permission, permissions_of
@@ -53,17 +54,48 @@ SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 
 
-async def get_current_plan(session: SessionDep, settings: SettingsDep) -> Plan:
-    """The plan the API serves (one is seeded; the schema allows more)."""
-    plan = (
-        await session.execute(select(Plan).where(col(Plan.code) == settings.plan_code))
-    ).scalar()
-    if plan is None:
-        raise NotFoundError("plan", settings.plan_code)
-    return plan
+# A plan's code as its issuer numbers it: "2358/KH-UBND" (number/symbol), Vietnamese Đ allowed.
+PLAN_CODE_PATTERN = r"^[0-9A-Za-zĐđ][0-9A-Za-zĐđ./_-]*$"
+
+
+async def get_current_plan(
+    session: SessionDep,
+    settings: SettingsDep,
+    plan: Annotated[
+        str | None,
+        Query(
+            max_length=64,
+            pattern=PLAN_CODE_PATTERN,
+            description="The plan to read or write, by its code (number/symbol as issued); "
+            "default the plan this service is configured for (`DXPLAN_PLAN_CODE`, "
+            "2358/KH-UBND). An unknown plan is 404 `plan_not_found`.",
+            examples=["2358/KH-UBND"],
+        ),
+    ] = None,
+) -> Plan:
+    """The plan a request is about: `?plan=<code>`, else the configured one. Every route
+    that names CurrentPlan takes the parameter and scopes what it reads and writes to it."""
+    code = plan or settings.plan_code
+    row = (await session.execute(select(Plan).where(col(Plan.code) == code))).scalar()
+    if row is None:
+        raise PlanNotFoundError(code)
+    return row
 
 
 CurrentPlan = Annotated[Plan, Depends(get_current_plan)]
+
+
+def plan_query(plan: Plan, settings: Settings) -> str:
+    """What ends a URL the API hands out about an object of ``plan`` (Location, sync urls,
+    download links): ``?plan=<code>`` unless it is the configured plan, which needs none."""
+    return "" if plan.code == settings.plan_code else "?" + urlencode({"plan": plan.code})
+
+
+async def get_plan_query(plan: CurrentPlan, settings: SettingsDep) -> str:
+    return plan_query(plan, settings)
+
+
+PlanQuery = Annotated[str, Depends(get_plan_query)]
 
 
 async def get_today() -> date:
@@ -89,6 +121,9 @@ def _full_date(value: object) -> object:
     return value
 
 
+AS_OF_PATTERN = "^(19[0-9]{2}|20[0-9]{2}|2100)-[0-9]{2}-[0-9]{2}$"
+
+
 async def get_resolver(
     session: SessionDep,
     today: Today,
@@ -101,6 +136,8 @@ async def get_resolver(
             "2100-12-31); default today in Việt Nam. The plan's own agencies are shown "
             "whatever the day.",
             examples=["2024-06-01"],
+            # The bounds, in the contract: a full-date of a year from 1900 to 2100.
+            json_schema_extra={"pattern": AS_OF_PATTERN},
         ),
         BeforeValidator(_full_date),
     ] = None,

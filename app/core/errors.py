@@ -59,6 +59,16 @@ class NotFoundError(AppError):
         super().__init__("not_found.entity", entity=entity, key=key)
 
 
+class PlanNotFoundError(NotFoundError):
+    """The `plan` asked for is none this service holds (a code of its own, so a client can
+    tell an unknown plan from an unknown object of a known one)."""
+
+    code = "plan_not_found"
+
+    def __init__(self, key: object) -> None:
+        AppError.__init__(self, "plan_not_found.detail", key=key)
+
+
 class InvalidCursorError(AppError):
     status = 422
     code = "invalid_cursor"

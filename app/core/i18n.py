@@ -8,6 +8,7 @@ DEFAULT_LANG: Lang = "vi"
 MESSAGES: dict[str, dict[Lang, str]] = {
     # Problem titles, by stable code.
     "not_found": {"vi": "Không tìm thấy", "en": "Not found"},
+    "plan_not_found": {"vi": "Không có kế hoạch này", "en": "Plan not found"},
     "validation_error": {"vi": "Dữ liệu không hợp lệ", "en": "Invalid input"},
     "invalid_cursor": {"vi": "Con trỏ phân trang không hợp lệ", "en": "Invalid pagination cursor"},
     "unknown_filter_value": {"vi": "Giá trị bộ lọc không tồn tại", "en": "Unknown filter value"},
@@ -208,6 +209,11 @@ MESSAGES: dict[str, dict[Lang, str]] = {
     "not_found.entity": {
         "vi": "Không tìm thấy {entity} có mã “{key}”.",
         "en": "No {entity} with code “{key}”.",
+    },
+    "plan_not_found.detail": {
+        "vi": "Không có kế hoạch mã “{key}”; bỏ tham số plan để dùng kế hoạch mặc định.",
+        "en": "There is no plan with code “{key}”; leave out the plan parameter for the "
+        "default plan.",
     },
     "not_found.route": {
         "vi": "Không có tài nguyên tại đường dẫn này.",

@@ -141,6 +141,11 @@ _OPERATION_PROBLEMS: dict[tuple[str, int], _Problem] = {
 }
 
 
+_UNKNOWN_PLAN = "9999/KH-UBND"
+_PLAN_NOT_FOUND: _Problem = ("plan_not_found", "plan_not_found.detail", {"key": _UNKNOWN_PLAN})
+_PLAN_404 = "No plan has the code `plan` names (`plan_not_found`)."
+
+
 def _oauth2_codes() -> set[str]:
     """Codes rendered with RFC 6749's `error` member too (AppError.oauth2)."""
     codes: set[str] = set()
@@ -316,16 +321,20 @@ class _Examples:
             return
         media["example"] = self.sample(media["schema"], request=request)[0]
 
-    def problem(self, path: str, operation: dict[str, Any], status: int) -> dict[str, Any]:
+    def problem(
+        self, path: str, operation: dict[str, Any], status: int, *, plan_only: bool = False
+    ) -> dict[str, Any]:
         """A problem details object as the error handlers would render it (in Vietnamese,
-        the default language)."""
+        the default language). ``plan_only``: the operation's only 404 is an unknown plan."""
         operation_id = operation.get("operationId", "")
         code, key, params = _OPERATION_PROBLEMS.get((operation_id, status)) or _PROBLEMS.get(
             status, ("http_error", "http_error", {})
         )
+        if status == 404 and plan_only:
+            code, key, params = _PLAN_NOT_FOUND
         path_params = [p for p in operation.get("parameters", []) if p.get("in") == "path"]
         values = {p["name"]: self.sample(p.get("schema", {}), request=True)[0] for p in path_params}
-        overridden = (operation_id, status) in _OPERATION_PROBLEMS
+        overridden = (operation_id, status) in _OPERATION_PROBLEMS or plan_only
         if status == 404 and not overridden:
             entity, missing = self._missing(operation, path_params)
             if path_params:
@@ -503,7 +512,11 @@ _HEADER_DESCRIPTIONS = {
 
 def _finish(app: FastAPI, schema: dict[str, Any]) -> None:
     """Security, examples and problem details on every operation."""
-    from app.deps import get_optional_user, get_session  # app.deps builds on app.core
+    from app.deps import (  # app.deps builds on app.core
+        get_current_plan,
+        get_optional_user,
+        get_session,
+    )
 
     components: dict[str, Any] = schema["components"]["schemas"]
     schemes = list(schema["components"].get("securitySchemes", {}))
@@ -511,6 +524,8 @@ def _finish(app: FastAPI, schema: dict[str, Any]) -> None:
     optional = _operations_depending_on(app, get_optional_user)
     # Operations that use the database answer 503 while it is unavailable (app.core.outage).
     database = _operations_depending_on(app, get_session)
+    # Operations scoped to a plan take `plan=`: an unknown one is 404 plan_not_found.
+    planned = _operations_depending_on(app, get_current_plan)
     # A `fields=` answer is documented as the full or the partial representation.
     for select, mode in SELECTORS.items():
         for path, method in _operations_depending_on(app, select):
@@ -540,6 +555,14 @@ def _finish(app: FastAPI, schema: dict[str, Any]) -> None:
                     responses.setdefault(str(refusal), {"description": _DESCRIPTIONS[refusal]})
             if (path, method) in database:
                 responses.setdefault("503", {"description": _DESCRIPTIONS[503]})
+            plan_only = False
+            if (path, method) in planned:
+                if "404" in responses:
+                    responses["404"]["description"] += " " + _PLAN_404
+                else:
+                    responses["404"] = {"description": _PLAN_404}
+                    plan_only = True
+                responses.setdefault("422", {"description": _DESCRIPTIONS[422]})
             if "503" in responses:
                 responses["503"].setdefault("headers", {"Retry-After": RETRY_AFTER_HEADER})
             if "201" in responses:
@@ -551,7 +574,9 @@ def _finish(app: FastAPI, schema: dict[str, Any]) -> None:
                 if not status.isdigit():
                     continue
                 if int(status) >= 400:
-                    example = examples.problem(path, operation, int(status))
+                    example = examples.problem(
+                        path, operation, int(status), plan_only=plan_only and status == "404"
+                    )
                     response["content"] = {
                         PROBLEM_CONTENT_TYPE: {"schema": problem_ref, "example": example}
                     }

@@ -23,6 +23,9 @@ class Change(SQLModel, table=True):
     op: str = Field(max_length=8)  # "upsert" or "delete"
     # Set for an agency's private objects (reports and their items), else public.
     agency_id: int | None = None
+    # The plan of a plan-scoped object (reports and items: their period's); None for agencies,
+    # which every plan shares.
+    plan_id: int | None = None
     at: datetime = Field(
         sa_column=Column(DateTime(timezone=True), nullable=False, server_default=func.now())
     )

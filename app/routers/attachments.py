@@ -8,7 +8,7 @@ from fastapi.responses import FileResponse
 
 from app.core.fields import fields_of
 from app.core.openapi import problems
-from app.deps import CurrentPlan, CurrentUser, SessionDep, SettingsDep
+from app.deps import CurrentPlan, CurrentUser, PlanQuery, SessionDep, SettingsDep
 from app.routers.reports import IfMatch, ItemId, ReportId
 from app.schemas.attachments import DOWNLOAD_RESPONSE, UPLOAD_BODY, AttachmentRead
 from app.services import attachments as service
@@ -29,6 +29,7 @@ def _item_routes(kind: items.Kind) -> None:
         session: SessionDep,
         settings: SettingsDep,
         plan: CurrentPlan,
+        query: PlanQuery,
         caller: CurrentUser,
         report_id: ReportId,
         item_id: ItemId,
@@ -54,18 +55,23 @@ def _item_routes(kind: items.Kind) -> None:
         if not created:
             response.status_code = status.HTTP_200_OK
         response.headers["ETag"] = service.attachment_etag(read.id)
+        read.download_url += query
         response.headers["Location"] = read.download_url
         return read
 
     async def list_(
         session: SessionDep,
         plan: CurrentPlan,
+        query: PlanQuery,
         caller: CurrentUser,
         report_id: ReportId,
         item_id: ItemId,
     ) -> list[AttachmentRead]:
         """For whoever may see the report."""
-        return await service.list_for_item(session, kind, plan, caller, report_id, item_id)
+        found = await service.list_for_item(session, kind, plan, caller, report_id, item_id)
+        for read in found:
+            read.download_url += query
+        return found
 
     router.add_api_route(
         path,

@@ -9,7 +9,7 @@ from app.core.http import model_response
 from app.core.openapi import problems
 from app.core.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, decode_cursor
 from app.core.permissions import Permission
-from app.deps import CurrentPlan, OptionalUser, SessionDep, require
+from app.deps import CurrentPlan, OptionalUser, PlanQuery, SessionDep, require
 from app.models import User
 from app.schemas.periods import (
     STATUS_FILTER_DEPRECATED,
@@ -78,6 +78,7 @@ async def create_period(
     request: Request,
     session: SessionDep,
     plan: CurrentPlan,
+    query: PlanQuery,
     body: PeriodCreate,
     caller: Annotated[User, require(Permission.periods_manage)],
 ) -> Response:
@@ -87,7 +88,7 @@ async def create_period(
     read = await service.read_period(session, period)
     for agency in read.agencies:
         await _notify_open(session, period.id or 0, agency.code, read)
-    location = f"/api/v1/periods/{period.id}"
+    location = f"/api/v1/periods/{period.id}{query}"
     return model_response(201, read, {"ETag": service.period_etag(period), "Location": location})
 
 

@@ -19,7 +19,7 @@ from app.core.fields import fields_of
 from app.core.http import model_response
 from app.core.openapi import problems
 from app.core.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, decode_cursor
-from app.deps import CurrentPlan, CurrentUser, SessionDep
+from app.deps import CurrentPlan, CurrentUser, PlanQuery, SessionDep
 from app.models import Plan, User
 from app.schemas.common import Page
 from app.schemas.reports import ItemCommon, Transition
@@ -240,12 +240,13 @@ class ItemRoutes(Generic[C, P, R]):
         async def create(
             request: Request,
             call: ReportArgs,
+            query: PlanQuery,
             body: C,
         ) -> Response:
             read, created = await service.create_item(*call.args, kind, body)
             if not created:  # the item stored under this client_id
                 return model_response(200, read, {"ETag": read.etag})
-            location = f"/api/v1/reports/{call.report_id}/{kind.path}/{read.id}"
+            location = f"/api/v1/reports/{call.report_id}/{kind.path}/{read.id}{query}"
             return model_response(201, read, {"ETag": read.etag, "Location": location})
 
         return create

@@ -9,7 +9,7 @@ from app.core.http import model_response
 from app.core.openapi import problems
 from app.core.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, decode_cursor
 from app.core.permissions import Permission
-from app.deps import CurrentPlan, CurrentUser, SessionDep, require
+from app.deps import CurrentPlan, CurrentUser, PlanQuery, SessionDep, require
 from app.models import Agency, Report, ReportingPeriod, User
 from app.routers.report_items import (
     WRITE_ERRORS,
@@ -120,6 +120,7 @@ async def create_report(
     request: Request,
     session: SessionDep,
     plan: CurrentPlan,
+    query: PlanQuery,
     body: ReportCreate,
     caller: Annotated[User, require(Permission.reports_edit)],
 ) -> Response:
@@ -128,7 +129,7 @@ async def create_report(
     row = await service.create_report(session, plan, caller, body.period_id)
     report = row[0]
     read = (await service.read_reports(session, [row], caller))[0]
-    location = f"/api/v1/reports/{report.id}"
+    location = f"/api/v1/reports/{report.id}{query}"
     return model_response(201, read, {"ETag": service.report_etag(report), "Location": location})
 
 
@@ -254,13 +255,13 @@ async def get_comment(call: ReportArgs, comment_id: CommentId) -> EventRead:
     response_model=EventRead,
     responses=problems(400, 401, 403, 404, 409, 422),
 )
-async def add_comment(call: ReportArgs, body: CommentCreate) -> Response:
+async def add_comment(call: ReportArgs, query: PlanQuery, body: CommentCreate) -> Response:
     """Officers and agency leads on their agency's reports (drafts included), reviewers on
     any report once submitted; observers and administrators get 403. Returns the comment
     as an event of the conversation, `Location` naming it. A comment is part of what the
     report shows: it moves the report's version (and ETag)."""
     read = await events.add_comment(*call.args, body.body)
-    location = f"/api/v1/reports/{call.report_id}/comments/{read.id}"
+    location = f"/api/v1/reports/{call.report_id}/comments/{read.id}{query}"
     return model_response(201, read, {"Location": location})
 
 

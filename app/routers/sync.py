@@ -6,7 +6,7 @@ from fastapi import APIRouter, Query
 
 from app.core.openapi import problems
 from app.core.pagination import CursorParam, decode_cursor
-from app.deps import CurrentPlan, OptionalUser, SessionDep, Today
+from app.deps import CurrentPlan, OptionalUser, PlanQuery, SessionDep, Today
 from app.schemas.sync import BODY_PAGE_LIMIT, EntityType, Include, SyncPage
 from app.services import sync as service
 
@@ -23,6 +23,7 @@ async def sync(
     session: SessionDep,
     caller: OptionalUser,
     plan: CurrentPlan,
+    query: PlanQuery,
     today: Today,
     since: CursorParam = None,
     types: Annotated[
@@ -58,9 +59,11 @@ async def sync(
     also when a later change in the feed touches it again)."""
     return await service.feed(
         session,
+        plan,
         caller,
         decode_cursor("sync", since, bound=service.BIGINT),
         set(types) if types else None,
         limit,
         service.Bodies(session, plan, caller, today) if include == "body" else None,
+        query,
     )

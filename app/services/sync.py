@@ -48,10 +48,11 @@ BIGINT = 2**62
 RESPONSIBLE = {"task", "indicator", "document", "section"}  # routes that attach it
 
 
-def _url(entity: str, key: str) -> str:
+def _url(entity: str, key: str, query: str = "") -> str:
+    """The object's own route; ``query`` (``?plan=…``) when the feed is not the default plan's."""
     if entity in ITEM_PATHS:
         report_id = key.split("/", 1)[0]
-        return f"/api/v1/reports/{report_id}/{ITEM_PATHS[entity]}"
+        return f"/api/v1/reports/{report_id}/{ITEM_PATHS[entity]}{query}"
     path = {
         "task": "tasks",
         "indicator": "indicators",
@@ -61,7 +62,7 @@ def _url(entity: str, key: str) -> str:
         "period": "periods",
         "report": "reports",
     }[entity]
-    return f"/api/v1/{path}/{key}"
+    return f"/api/v1/{path}/{key}{query}"
 
 
 async def _stable_horizon(session: AsyncSession) -> int:
@@ -145,15 +146,18 @@ class Bodies:
 
 async def feed(
     session: AsyncSession,
+    plan: Plan,
     caller: User | None,
     since: SortKey | None,
     types: set[str] | None,
     limit: int,
     bodies: Bodies | None = None,
+    query: str = "",
 ) -> SyncPage:
-    """A page of changes after `since`; with `bodies`, each carries its object's current
-    body (`None` for a tombstone or an object gone since) and the page holds at most
-    BODY_PAGE_LIMIT changes."""
+    """A page of the plan's changes after `since` (agencies, shared by every plan, in every
+    plan's feed); with `bodies`, each carries its object's current body (`None` for a
+    tombstone or an object gone since) and the page holds at most BODY_PAGE_LIMIT changes.
+    ``query`` ends each change's url (the plan, when it is not the default one)."""
     if bodies is not None:
         limit = min(limit, BODY_PAGE_LIMIT)
     horizon = await _stable_horizon(session)
@@ -168,6 +172,7 @@ async def feed(
             tuple_(col(Change.txid), col(Change.id)) > tuple_(*since),
             col(Change.txid) < horizon,
             visible,
+            or_(col(Change.plan_id) == plan.id, col(Change.plan_id).is_(None)),
         )
         .order_by(col(Change.txid), col(Change.id))
         .limit(limit + 1)
@@ -179,7 +184,7 @@ async def feed(
     rows = rows[:limit]
     cursor = (rows[-1].txid, rows[-1].id or 0) if rows else since
     changes = [
-        ChangeRead(type=r.entity, key=r.key, op=r.op, url=_url(r.entity, r.key), at=r.at)
+        ChangeRead(type=r.entity, key=r.key, op=r.op, url=_url(r.entity, r.key, query), at=r.at)
         for r in rows
     ]
     if bodies is not None:
