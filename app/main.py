@@ -11,6 +11,7 @@ from prometheus_fastapi_instrumentator import Instrumentator
 from app.core.body_limit import BodyLimitMiddleware, UploadRoutes
 from app.core.caching import ConditionalGetMiddleware
 from app.core.config import Settings, get_settings
+from app.core.data_version import VersionWatcher
 from app.core.db import make_engine, make_sessionmaker
 from app.core.docs import install_docs
 from app.core.errors import install_error_handlers
@@ -116,6 +117,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await engine.dispose()
         raise
     app.state.engine = engine
+    versions: VersionWatcher = app.state.data_version
+    versions.watch_commits(engine)
+    versions.start()
     app.state.sessionmaker = make_sessionmaker(engine, exact_total_limit=settings.exact_total_limit)
     stop = asyncio.Event()
     worker = (
@@ -133,6 +137,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         except Exception:
             logger.exception("webhook worker did not stop cleanly")
         finally:
+            await versions.stop()
             await engine.dispose()
 
 
@@ -151,6 +156,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings = settings
+    # The data version pushed by PostgreSQL, for the cache of public answers.
+    app.state.data_version = VersionWatcher(settings)
     install_error_handlers(app)
     install_outage_handling(app)
     install_openapi(app)
@@ -195,16 +202,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         private=(f"{API_PREFIX}/sync",),
         shared=("/openapi.json", "/docs", "/docs/", "/redoc", "/docs-assets/"),
     )
-    app.add_middleware(PublicCacheMiddleware, max_entries=settings.public_cache_entries)
     uploads = UploadRoutes.of(app.routes)
     app.add_middleware(RejectNulMiddleware, uploads=uploads)
-    # A database outage that escapes the layers inside (the public cache) answers 503.
+    # A database outage that escapes the layers inside answers 503.
     app.add_middleware(DatabaseOutageMiddleware)
     # Bodies are bounded before any layer below reads them; the 413 carries a request id.
     app.add_middleware(BodyLimitMiddleware, settings=settings, uploads=uploads)
     # HEAD as GET without the body, OPTIONS and every 405 with the path's whole Allow.
     app.add_middleware(MethodsMiddleware)
     app.add_middleware(RequestIdMiddleware)
+    # Hits of the cache of public answers are answered before every layer below (a miss goes
+    # through them all); the client address is resolved first, for uvicorn's access log.
+    app.add_middleware(
+        PublicCacheMiddleware,
+        max_entries=settings.public_cache_entries,
+        versions=app.state.data_version,
+    )
     # Outermost of these: every layer below, and uvicorn's access log, see the client address
     # resolved from DXPLAN_TRUSTED_PROXIES (the scope is changed in place).
     app.add_middleware(ClientAddressMiddleware, trusted=settings.trusted_proxies)

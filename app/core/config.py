@@ -75,6 +75,13 @@ class Settings(BaseSettings):
     cache_max_age: int = Field(default=60, ge=0, le=86400)
     # Finished public answers kept per process, valid while the data version stands (0: off).
     public_cache_entries: int = Field(default=512, ge=0, le=100_000)
+    # The data version is pushed to every process (LISTEN/NOTIFY on one connection each,
+    # app/core/data_version.py), through this URL when set (else DATABASE_URL): a direct
+    # connection to PostgreSQL, since a transaction-pooling PgBouncer cannot carry LISTEN.
+    # The listener checks the version every notify_check_seconds; a process whose listener
+    # has not answered a check begun within twice that reads the version per request.
+    notify_database_url: str | None = None
+    notify_check_seconds: float = Field(default=1.0, gt=0, le=60)
     # Lists that grow with history (audit, reports, notifications, ...) count their rows up
     # to this many; past it `total` is the planner's estimate and `total_exact` is false
     # (app/services/common.py count_total), so no page costs a count of the whole history.

@@ -37,6 +37,12 @@ def configure_logging(level: str = "INFO", json_logs: bool = True) -> None:
     root.setLevel(level.upper())
 
 
+def request_id_for(incoming: bytes) -> str:
+    """The caller's X-Request-ID when well-formed, else a fresh one."""
+    text = incoming.decode("latin-1")
+    return text if _VALID_ID.match(text) else secrets.token_hex(8)
+
+
 class RequestIdMiddleware:
     """Take a well-formed X-Request-ID from the caller or make one; echo it back."""
 
@@ -47,8 +53,7 @@ class RequestIdMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
-        request_id = incoming if _VALID_ID.match(incoming) else secrets.token_hex(8)
+        request_id = request_id_for(dict(scope["headers"]).get(b"x-request-id", b""))
         scope.setdefault("state", {})["request_id"] = request_id
         token = request_id_var.set(request_id)
 

@@ -3,12 +3,22 @@
 Public data changes rarely and is read by every citizen's phone, so the finished answer of
 an anonymous GET (body, compressed or not, with its ETag) is kept in the process and served
 again as long as `data_version` has not moved. Deferred triggers bump that version when a
-transaction that changed any table behind a public answer commits (migration 0008).
+transaction that changed something a public answer shows commits (migrations 0008, 0019: a
+comment or an edit of an unapproved report bumps nothing).
 
-The version is read before the answer is built and the answer stored under it. Reads after
-the version read see the same data or newer, so an entry can only be fresher than its
-version, never staler: a commit in between bumps the version and the entry is not used.
-The cost of a hit is one primary-key read of one row.
+Where the version comes from: what this process's listener last heard
+(app.core.data_version, LISTEN/NOTIFY), when it may be trusted; otherwise (listener not
+connected, or a commit through this process since the last read) one primary-key read of
+the version per lookup. The version is taken before the answer is built and the answer
+stored under it. Reads after that see the same data or newer, so an entry can only be
+fresher than its version, never staler: a commit in between moves the version and the entry
+is not used once the move is known (at the latest within the listener's bound, README
+"Cache of public answers").
+
+The layer sits outside every other one but the client-address layer (app.main): a hit is
+answered here with what the stored answer needs (its ETag and a 304 for If-None-Match, Vary,
+Cache-Control, an X-Request-ID of its own; HEAD without the body); a miss goes through the
+whole stack. Requests with a body are never looked up.
 
 Keys: path, query string, language, gzip or not, and today's date in Việt Nam (derived
 statuses depend on it). Only 200 answers whose Cache-Control is public are stored; the sync
@@ -24,11 +34,12 @@ from typing import Any
 
 from prometheus_client import Counter
 from sqlalchemy import text
-from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core.caching import accepts_gzip, etag_matches
+from app.core.data_version import VersionWatcher
 from app.core.i18n import negotiate
+from app.core.logging import request_id_for
 from app.core.outage import STATE_KEY as OUTAGE_STATE_KEY
 from app.core.outage import is_database_unavailable
 
@@ -38,7 +49,13 @@ REQUESTS = Counter(
     "Anonymous GETs looked up in the cache of public answers, by result.",
     ["result"],
 )
+HITS = REQUESTS.labels("hit")
+MISSES = REQUESTS.labels("miss")
+UNAVAILABLE = REQUESTS.labels("unavailable")
 _VERSION = text("SELECT version FROM data_version")
+# Not kept with an answer: its own per request.
+_REQUEST_ID = b"x-request-id"
+_NOT_MODIFIED_DROPS = (b"content-length", b"content-type")
 
 
 @dataclass
@@ -48,6 +65,20 @@ class Entry:
     headers: list[tuple[bytes, bytes]]
     body: bytes
     etag: str
+    not_modified: list[tuple[bytes, bytes]]  # the headers of a 304 for it
+
+
+def _entry(version: int, start: Message, body: bytes) -> Entry:
+    headers = [(n, v) for n, v in start["headers"] if n != _REQUEST_ID]
+    etag = next((v.decode("latin-1") for n, v in headers if n == b"etag"), "")
+    return Entry(
+        version=version,
+        status=start["status"],
+        headers=headers,
+        body=body,
+        etag=etag,
+        not_modified=[(n, v) for n, v in headers if n not in _NOT_MODIFIED_DROPS],
+    )
 
 
 class PublicCacheMiddleware:
@@ -56,11 +87,13 @@ class PublicCacheMiddleware:
         app: ASGIApp,
         *,
         max_entries: int,
+        versions: VersionWatcher | None = None,
         prefix: str = "/api/v1/",
         exclude: tuple[str, ...] = ("/api/v1/sync",),
     ) -> None:
         self.app = app
         self.max_entries = max_entries
+        self.versions = versions
         self.prefix = prefix
         self.exclude = exclude
         self.entries: OrderedDict[tuple[Any, ...], Entry] = OrderedDict()
@@ -75,47 +108,64 @@ class PublicCacheMiddleware:
         ):
             return True
         application = scope.get("app")
-        return bool(getattr(application, "dependency_overrides", None)) or any(
-            name == b"authorization" for name, _ in scope["headers"]
-        )
+        return bool(getattr(application, "dependency_overrides", None))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self._bypass(scope):
             await self.app(scope, receive, send)
             return
+        language = encoding = if_none_match = None
+        request_id = b""
+        for name, value in scope["headers"]:
+            if name == b"accept-language":
+                language = value.decode("latin-1")
+            elif name == b"accept-encoding":
+                encoding = value.decode("latin-1")
+            elif name == b"if-none-match":
+                if_none_match = value.decode("latin-1")
+            elif name == _REQUEST_ID:
+                request_id = value
+            elif name in (b"authorization", b"transfer-encoding") or (
+                name == b"content-length" and value != b"0"
+            ):
+                await self.app(scope, receive, send)  # a token or a body: not looked up
+                return
         from app.deps import get_today  # deps imports the app's services; import late
 
-        headers = Headers(scope=scope)
         key = (
-            scope["method"],
             scope["path"],
             scope["query_string"],
-            negotiate(headers.get("accept-language")),
-            accepts_gzip(headers.get("accept-encoding")),
+            negotiate(language),
+            accepts_gzip(encoding),
             await get_today(),
         )
-        try:
-            async with scope["app"].state.engine.connect() as connection:
-                version = int((await connection.execute(_VERSION)).scalar_one())
-        except Exception as exc:
-            if not is_database_unavailable(exc):
-                raise
-            # No version to check against: answer uncached. Routes that need the database
-            # answer 503 at once (the mark spares them a second wait); the others answer.
-            REQUESTS.labels("unavailable").inc()
-            scope.setdefault("state", {})[OUTAGE_STATE_KEY] = exc
-            await self.app(scope, receive, send)
-            return
+        head = scope["method"] == "HEAD"
+        version = self.versions.known() if self.versions is not None else None
+        if version is None:
+            try:
+                version = await self._read_version(scope)
+            except Exception as exc:
+                if not is_database_unavailable(exc):
+                    raise
+                # No version to check against: answer uncached. Routes that need the
+                # database answer 503 at once (the mark spares them a second wait); the
+                # others answer.
+                UNAVAILABLE.inc()
+                scope.setdefault("state", {})[OUTAGE_STATE_KEY] = exc
+                await self.app(scope, receive, send)
+                return
         entry = self.entries.get(key)
         if entry is not None and entry.version == version:
             self.entries.move_to_end(key)
-            REQUESTS.labels("hit").inc()
-            await self._replay(entry, headers.get("if-none-match"), send)
+            HITS.inc()
+            await _replay(entry, if_none_match, request_id_for(request_id).encode(), head, send)
             return
-        REQUESTS.labels("miss").inc()
-        # The inner layers must build the whole answer (no 304) so that it can be stored.
+        MISSES.inc()
+        # The inner layers build the whole answer of a GET (no 304, a body for HEAD) so that
+        # it can be stored.
         inner_scope = {
             **scope,
+            "method": "GET",
             "headers": [(n, v) for n, v in scope["headers"] if n != b"if-none-match"],
         }
         start: Message | None = None
@@ -130,42 +180,51 @@ class PublicCacheMiddleware:
             if message.get("more_body", False):
                 return
             assert start is not None
-            response_headers = Headers(raw=start["headers"])
-            made = Entry(
-                version=version,
-                status=start["status"],
-                headers=list(start["headers"]),
-                body=b"".join(chunks),
-                etag=response_headers.get("etag", ""),
-            )
+            made = _entry(version, start, b"".join(chunks))
             if (
                 made.status == 200
-                and response_headers.get("cache-control", "").startswith("public")
+                and _cache_control(made).startswith("public")
                 and len(made.body) <= MAX_BODY
             ):
                 self.entries[key] = made
                 self.entries.move_to_end(key)
                 while len(self.entries) > self.max_entries:
                     self.entries.popitem(last=False)
-            await self._replay(made, headers.get("if-none-match"), send)
+            # The request id the inner layers gave this request (and logged).
+            given = next((v for n, v in start["headers"] if n == _REQUEST_ID), b"")
+            await _replay(made, if_none_match, given, head, send)
 
         await self.app(inner_scope, receive, capture)
 
-    async def _replay(self, entry: Entry, if_none_match: str | None, send: Send) -> None:
-        if (
-            entry.status == 200
-            and entry.etag
-            and if_none_match
-            and etag_matches(if_none_match, entry.etag)
-        ):
-            kept = [
-                (n, v) for n, v in entry.headers if n not in (b"content-length", b"content-type")
-            ]
-            await send({"type": "http.response.start", "status": 304, "headers": kept})
-            await send({"type": "http.response.body", "body": b""})
-            return
-        await send(
-            # A copy: outer layers may add headers to the list they are given.
-            {"type": "http.response.start", "status": entry.status, "headers": list(entry.headers)}
-        )
-        await send({"type": "http.response.body", "body": entry.body})
+    async def _read_version(self, scope: Scope) -> int:
+        watcher = self.versions
+        commits = watcher.commits if watcher is not None else 0
+        async with scope["app"].state.engine.connect() as connection:
+            version = int((await connection.execute(_VERSION)).scalar_one())
+        if watcher is not None:
+            watcher.read(commits, version)
+        return version
+
+
+def _cache_control(entry: Entry) -> str:
+    return next((v.decode("latin-1") for n, v in entry.headers if n == b"cache-control"), "")
+
+
+async def _replay(
+    entry: Entry, if_none_match: str | None, request_id: bytes, head: bool, send: Send
+) -> None:
+    extra = [(_REQUEST_ID, request_id)] if request_id else []
+    if (
+        entry.status == 200
+        and entry.etag
+        and if_none_match
+        and etag_matches(if_none_match, entry.etag)
+    ):
+        headers = entry.not_modified + extra
+        await send({"type": "http.response.start", "status": 304, "headers": headers})
+        await send({"type": "http.response.body", "body": b""})
+        return
+    # A new list: outer layers may add headers to the list they are given.
+    headers = entry.headers + extra
+    await send({"type": "http.response.start", "status": entry.status, "headers": headers})
+    await send({"type": "http.response.body", "body": b"" if head else entry.body})
