@@ -43,8 +43,14 @@ class Dashboard(BaseModel):
         ],
     )
     targets_by_year: dict[str, dict[str, int]] = Field(
-        description="Per target year, indicator targets by attainment.",
-        examples=[{"2025": {"met": 18, "not_met": 7, "no_data": 5}, "2030": {"no_data": 21}}],
+        description="Per target year, indicator targets by attainment, judged today "
+        "(`not_applicable`: a target whose level ended before its deadline).",
+        examples=[
+            {
+                "2025": {"met": 18, "not_met": 6, "no_data": 5, "not_applicable": 1},
+                "2030": {"met": 0, "not_met": 0, "no_data": 19, "not_applicable": 2},
+            }
+        ],
     )
     current_period: PeriodCompliance | None = Field(
         description="This year's annual period and who has reported."
@@ -69,8 +75,8 @@ class Scorecard(BaseModel):
     )
     task_list: list[StatusItem]
     targets: dict[str, int] = Field(
-        description="Targets of indicators it leads, by attainment.",
-        examples=[{"met": 4, "not_met": 1, "no_data": 6}],
+        description="Targets of indicators it leads, by attainment, judged today.",
+        examples=[{"met": 4, "not_met": 1, "no_data": 6, "not_applicable": 0}],
     )
     periods: list["PeriodStatus"] = Field(
         description="Its compliance in each period that asked it and is due by today, and its "

@@ -39,13 +39,14 @@ from app.schemas.dashboard import (
     Scorecard,
     StatusItem,
 )
+from app.services import level_succession
 from app.services.common import agency_ref
 from app.services.lineage import Lineage, load_lineage
 from app.services.progress import attainment, derived_statuses, latest_values
 from app.services.successor_periods import agency_ids
 
 TASK_STATUSES = ("completed", "on_track", "behind", "overdue", "not_started", "no_data")
-ATTAINMENT = ("met", "not_met", "no_data")
+ATTAINMENT = ("met", "not_met", "no_data", "not_applicable")
 
 
 def _compliance(first_submitted: datetime | None, due: date) -> str:
@@ -54,13 +55,13 @@ def _compliance(first_submitted: datetime | None, due: date) -> str:
     return "on_time" if first_submitted.astimezone(VIETNAM).date() <= due else "late"
 
 
-def _first_submissions() -> Any:
-    """When each report was first submitted (later resubmissions do not make it late)."""
+def _first_submitted(report_id: Any) -> Any:
+    """When the report was first submitted (later resubmissions do not make it late): a
+    correlated subquery, one index lookup per report, instead of grouping every event."""
     return (
-        select(col(ReportEvent.report_id), func.min(ReportEvent.created_at).label("first"))
-        .where(col(ReportEvent.action) == "submitted")
-        .group_by(col(ReportEvent.report_id))
-        .subquery()
+        select(func.min(ReportEvent.created_at))
+        .where(col(ReportEvent.report_id) == report_id, col(ReportEvent.action) == "submitted")
+        .scalar_subquery()
     )
 
 
@@ -96,17 +97,15 @@ async def _annual_asked(session: AsyncSession, period: ReportingPeriod) -> list[
 async def period_compliance(session: AsyncSession, period: ReportingPeriod) -> PeriodCompliance:
     """Each agency asked: on time, late or missing, by its report's first submission (an
     annual period through the lineage, ``_annual_asked``)."""
-    first = _first_submissions()
     if period.kind == "annual":
         ids: Any = await _annual_asked(session, period)
     else:
         ids = select(col(PeriodAgency.agency_id)).where(col(PeriodAgency.period_id) == period.id)
     rows = await session.execute(
-        select(Agency, first.c.first)
+        select(Agency, _first_submitted(col(Report.id)))
         .outerjoin(
             Report, (col(Report.agency_id) == col(Agency.id)) & (col(Report.period_id) == period.id)
         )
-        .outerjoin(first, first.c.report_id == col(Report.id))
         .where(col(Agency.id).in_(ids))
         .order_by(col(Agency.sort_order), col(Agency.id))
     )
@@ -141,8 +140,10 @@ async def _leaf_tasks(session: AsyncSession, plan: Plan) -> list[tuple[Task, str
 
 
 async def _target_attainment(
-    session: AsyncSession, plan: Plan, indicator_ids: list[int] | None = None
+    session: AsyncSession, plan: Plan, today: date, indicator_ids: list[int] | None = None
 ) -> list[tuple[int, str]]:
+    """(target year, attainment) of each target, judged today (a target whose level ended
+    before its deadline is ``not_applicable``, app.services.level_succession)."""
     stmt = (
         select(IndicatorTarget, col(Indicator.target_year))
         .join(Indicator, col(Indicator.id) == col(IndicatorTarget.indicator_id))
@@ -152,7 +153,22 @@ async def _target_attainment(
         stmt = stmt.where(col(Indicator.id).in_(indicator_ids))
     targets = list((await session.execute(stmt)).all())
     values = await latest_values(session, [t.id or 0 for t, _ in targets])
-    return [(year, attainment(t, values[t.id or 0])[0]) for t, year in targets]
+    lineage = await load_lineage(session)
+    return [
+        (
+            year,
+            level_succession.judged_status(
+                lineage,
+                plan.code,
+                t.code,
+                t.level,
+                t.deadline_year,
+                today,
+                attainment(t, values[t.id or 0])[0],
+            ),
+        )
+        for t, year in targets
+    ]
 
 
 async def dashboard(session: AsyncSession, plan: Plan, today: date) -> Dashboard:
@@ -162,7 +178,7 @@ async def dashboard(session: AsyncSession, plan: Plan, today: date) -> Dashboard
     for task, group in leaves:
         by_group.setdefault(group, Counter())[statuses[task.id or 0]] += 1
     by_year: dict[str, Counter[str]] = {}
-    for year, status in await _target_attainment(session, plan):
+    for year, status in await _target_attainment(session, plan, today):
         by_year.setdefault(str(year), Counter())[status] += 1
     period = (
         await session.execute(
@@ -245,13 +261,12 @@ async def scorecard(session: AsyncSession, plan: Plan, agency: Agency, today: da
             ("lead",),
         )
     ]
-    targets = Counter(s for _, s in await _target_attainment(session, plan, indicator_ids))
-    first = _first_submissions()
+    targets = Counter(s for _, s in await _target_attainment(session, plan, today, indicator_ids))
     lineage = await load_lineage(session)
     predecessors = _predecessors(lineage, agency.code, today)
     reporters = [agency.id or 0] + await agency_ids(session, predecessors)
     periods = await session.execute(
-        select(ReportingPeriod, Agency, first.c.first)
+        select(ReportingPeriod, Agency, _first_submitted(col(Report.id)))
         .join(PeriodAgency, col(PeriodAgency.period_id) == col(ReportingPeriod.id))
         .join(Agency, col(Agency.id) == col(PeriodAgency.agency_id))
         .outerjoin(
@@ -259,7 +274,6 @@ async def scorecard(session: AsyncSession, plan: Plan, agency: Agency, today: da
             (col(Report.period_id) == col(ReportingPeriod.id))
             & (col(Report.agency_id) == col(PeriodAgency.agency_id)),
         )
-        .outerjoin(first, first.c.report_id == col(Report.id))
         .where(
             col(PeriodAgency.agency_id).in_(reporters),
             col(ReportingPeriod.plan_id) == plan.id,

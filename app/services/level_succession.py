@@ -129,3 +129,18 @@ def attach(resolver: Resolver, plan_code: str, answer: AnswerT) -> AnswerT:
         for target in getattr(item, "targets", None) or []:
             judge(target, resolver.lineage, plan_code, resolver.on)
     return answer
+
+
+def judged_status(
+    lineage: Lineage,
+    plan_code: str,
+    target: str,
+    level: str | None,
+    deadline_year: int,
+    on: date,
+    status: str,
+) -> str:
+    """The attainment status a count shows (dashboard, scorecards): ``status`` as computed,
+    or ``not_applicable`` by the rule above."""
+    ended = succession(lineage, plan_code, target, level, on)
+    return status if attainment_reason(ended, deadline_year) is None else "not_applicable"

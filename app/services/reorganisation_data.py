@@ -10,7 +10,10 @@ how they were merged, renamed or ended since. Invariants checked before anything
 - plan item codes in transfers are items of the plan (sections, tasks, indicators, documents);
 - a verified event has at least one legal basis carrying a document number; an unverified one
   says why in its notes (unknowns are recorded, never invented);
-- ``level_abolished`` ends district-level agencies only.
+- ``level_abolished`` ends district-level agencies only, and only such an event records what
+  became of the plan's targets at that level (``level_targets``: district-level targets of the
+  plan, each ``carried`` with ``carried_by``, ``no_successor`` or ``unknown``; a verified record
+  cites sources, an unverified one has a note, an unknown one is never verified).
 
 ``resolve_agency`` follows whole-agency successions up to a date; transfers of single
 functions or items never move an agency as a whole and are left to the caller.

@@ -295,3 +295,22 @@ def test_a_target_due_before_the_level_ended_keeps_its_attainment() -> None:
     assert reason is not None and reason.en.startswith(
         "Attainment is not judged: the district level ended on 2026-01-01 (1/2030/QH)"
     )
+
+
+async def test_dashboard_and_scorecard_count_them_as_not_applicable(
+    client: httpx.AsyncClient,
+) -> None:
+    with clock(client, date(2026, 11, 30)):
+        board = (await client.get(f"{API}/dashboard")).json()
+        card = (await client.get(f"{API}/agencies/VPUBND/scorecard")).json()
+    assert board["targets_by_year"]["2025"]["not_applicable"] == 1  # CT-2025-01.2
+    assert board["targets_by_year"]["2030"]["not_applicable"] == 2  # CT-2030-02.2, -12.2
+    assert card["targets"]["not_applicable"] == 2  # VP UBND leads CT-2025-01 and CT-2030-02
+    with clock(client, date(2025, 6, 30)):
+        board = (await client.get(f"{API}/dashboard")).json()
+        card = (await client.get(f"{API}/agencies/VPUBND/scorecard")).json()
+    assert {y: c["not_applicable"] for y, c in board["targets_by_year"].items()} == {
+        "2025": 0,
+        "2030": 0,
+    }
+    assert card["targets"]["not_applicable"] == 0
