@@ -39,13 +39,14 @@ from app.schemas.dashboard import (
     Scorecard,
     StatusItem,
 )
+from app.services import level_succession
 from app.services.common import agency_ref
 from app.services.lineage import Lineage, load_lineage
 from app.services.progress import attainment, derived_statuses, latest_values
 from app.services.successor_periods import agency_ids
 
 TASK_STATUSES = ("completed", "on_track", "behind", "overdue", "not_started", "no_data")
-ATTAINMENT = ("met", "not_met", "no_data")
+ATTAINMENT = ("met", "not_met", "no_data", "not_applicable")
 
 
 def _compliance(first_submitted: datetime | None, due: date) -> str:
@@ -139,8 +140,10 @@ async def _leaf_tasks(session: AsyncSession, plan: Plan) -> list[tuple[Task, str
 
 
 async def _target_attainment(
-    session: AsyncSession, plan: Plan, indicator_ids: list[int] | None = None
+    session: AsyncSession, plan: Plan, today: date, indicator_ids: list[int] | None = None
 ) -> list[tuple[int, str]]:
+    """(target year, attainment) of each target, judged today (a target whose level ended
+    before its deadline is ``not_applicable``, app.services.level_succession)."""
     stmt = (
         select(IndicatorTarget, col(Indicator.target_year))
         .join(Indicator, col(Indicator.id) == col(IndicatorTarget.indicator_id))
@@ -150,7 +153,22 @@ async def _target_attainment(
         stmt = stmt.where(col(Indicator.id).in_(indicator_ids))
     targets = list((await session.execute(stmt)).all())
     values = await latest_values(session, [t.id or 0 for t, _ in targets])
-    return [(year, attainment(t, values[t.id or 0])[0]) for t, year in targets]
+    lineage = await load_lineage(session)
+    return [
+        (
+            year,
+            level_succession.judged_status(
+                lineage,
+                plan.code,
+                t.code,
+                t.level,
+                t.deadline_year,
+                today,
+                attainment(t, values[t.id or 0])[0],
+            ),
+        )
+        for t, year in targets
+    ]
 
 
 async def dashboard(session: AsyncSession, plan: Plan, today: date) -> Dashboard:
@@ -160,7 +178,7 @@ async def dashboard(session: AsyncSession, plan: Plan, today: date) -> Dashboard
     for task, group in leaves:
         by_group.setdefault(group, Counter())[statuses[task.id or 0]] += 1
     by_year: dict[str, Counter[str]] = {}
-    for year, status in await _target_attainment(session, plan):
+    for year, status in await _target_attainment(session, plan, today):
         by_year.setdefault(str(year), Counter())[status] += 1
     period = (
         await session.execute(
@@ -243,7 +261,7 @@ async def scorecard(session: AsyncSession, plan: Plan, agency: Agency, today: da
             ("lead",),
         )
     ]
-    targets = Counter(s for _, s in await _target_attainment(session, plan, indicator_ids))
+    targets = Counter(s for _, s in await _target_attainment(session, plan, today, indicator_ids))
     lineage = await load_lineage(session)
     predecessors = _predecessors(lineage, agency.code, today)
     reporters = [agency.id or 0] + await agency_ids(session, predecessors)
