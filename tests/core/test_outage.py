@@ -496,6 +496,52 @@ async def test_a_statement_without_answer_is_503_after_the_command_timeout(
     assert f"no answer within {COMMAND_TIMEOUT:g} s" in _outage_message(caplog)
 
 
+async def test_cached_answers_stop_within_the_listener_bound_when_the_database_freezes(
+    database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A hit needs no database (the version is pushed, app.core.data_version). When the
+    database stops answering, a cached public answer is served as it was until the
+    listener's check is overdue (twice notify_check_seconds after the last one answered);
+    from then on the lookup reads the version and answers 503, never stale for longer."""
+    check = 0.25
+    real = make_url(database_url)
+    proxy = _Proxy(real.host or "127.0.0.1", real.port or 5432)
+    async with proxy as port:
+        settings = _settings(
+            _url_at(database_url, port),
+            db_ping_timeout_seconds=PING_TIMEOUT,
+            db_command_timeout_seconds=COMMAND_TIMEOUT,
+            notify_check_seconds=check,
+        )
+        async with _client(settings, caplog) as client:
+            watcher = client._transport.app.state.data_version  # type: ignore[attr-defined]
+            url = "/api/v1/tasks/A.I.1"
+            cached = await client.get(url)
+            assert cached.status_code == 200
+            async with asyncio.timeout(15):
+                while watcher.known() is None:  # listening, and the miss's commit read past
+                    assert (await client.get(url)).status_code == 200
+                    await asyncio.sleep(0.02)
+            proxy.freeze()
+            frozen = time.monotonic()
+            async with asyncio.timeout(15):
+                while (response := await client.get(url)).status_code == 200:
+                    assert response.content == cached.content
+                    await asyncio.sleep(0.02)
+            elapsed = time.monotonic() - frozen
+            _assert_unavailable(response, 0.0, url)
+            assert elapsed < 2 * check + PING_TIMEOUT + CONNECT_TIMEOUT + SLACK, elapsed
+            response, elapsed = await _timed(client, "GET", url)
+            _assert_unavailable(response, elapsed, url)  # and not stale again
+            proxy.thaw()
+            async with asyncio.timeout(15):
+                recovered = False
+                while not recovered:
+                    recovered = (await client.get(url)).status_code == 200
+                    await asyncio.sleep(0.05)
+    _assert_logged_once(caplog, recovered=True)
+
+
 async def test_a_connect_abandoned_by_its_timeout_leaves_no_traceback(
     database_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
