@@ -9,7 +9,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from uuid import UUID
 
-from sqlalchemy import CheckConstraint, Column, DateTime, Numeric, UniqueConstraint
+from sqlalchemy import CheckConstraint, Column, DateTime, Index, Numeric, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from app.models.common import Timestamp, created_at, updated_at
@@ -121,6 +121,17 @@ class IndicatorValue(ItemBase, table=True):
             "review_state IS NULL OR review_state IN ('returned', 'resubmitted')",
             name="review_state",
         ),
+        # A target's values by level, district and date (the bounded series' skip scan,
+        # app/services/history.py), and by date (its paged values); migration 0021.
+        Index(
+            "ix_indicator_values_series",
+            "target_id",
+            text("coalesce(level, '')"),
+            text("coalesce(district_agency_id, 0)"),
+            "as_of",
+            "id",
+        ),
+        Index("ix_indicator_values_target_as_of", "target_id", "as_of", "id"),
     )
 
     target_id: int = Field(foreign_key="indicator_targets.id", ondelete="RESTRICT", index=True)

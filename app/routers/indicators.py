@@ -1,6 +1,6 @@
 """Indicators of Phụ lục 1."""
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query
 
@@ -9,9 +9,9 @@ from app.core.openapi import problems
 from app.core.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, decode_cursor
 from app.deps import CurrentPlan, ResponsibleOn, SessionDep
 from app.routers.params import AgencyFilter, SearchQuery
-from app.schemas.indicators import IndicatorPage, IndicatorRead
+from app.schemas.indicators import IndicatorPage, IndicatorRead, IndicatorValuePage
+from app.services import history, level_succession
 from app.services import indicators as service
-from app.services import level_succession
 
 router = APIRouter(prefix="/indicators", tags=["indicators"])
 
@@ -71,3 +71,57 @@ async def get_indicator(
     `not_applicable` with `attainment_reason`. 404 for an unknown code."""
     indicator = await service.get_indicator(session, plan, code)
     return responsible.attach(level_succession.attach(responsible, plan.code, indicator))
+
+
+@router.get(
+    "/{code}/values",
+    operation_id="indicators-values",
+    dependencies=[fields_of(IndicatorValuePage)],
+    summary="List an indicator's approved values",
+    responses=problems(404, 422),
+)
+async def list_indicator_values(
+    session: SessionDep,
+    plan: CurrentPlan,
+    code: Annotated[str, Path(max_length=32, examples=["CT-2025-01"])],
+    target: Annotated[
+        str | None,
+        Query(
+            max_length=40,
+            pattern=r"^[A-Za-z0-9._-]+$",
+            description="Only this target's values (its code); 422 `unknown_filter_value` "
+            "for a code that is not one of the indicator's targets.",
+            examples=["CT-2025-01.1"],
+        ),
+    ] = None,
+    level: Annotated[
+        Literal["province", "district", "commune"] | None,
+        Query(description="Only values reported for this level."),
+    ] = None,
+    district: Annotated[
+        str | None,
+        Query(
+            max_length=32,
+            pattern=r"^[A-Z0-9_]+$",
+            description="Only values for this district-level agency (its code).",
+            examples=["HD_TP"],
+        ),
+    ] = None,
+    limit: LimitParam = DEFAULT_LIMIT,
+    cursor: CursorParam = None,
+) -> IndicatorValuePage:
+    """Public. Every approved value of the indicator's targets (only what approval made
+    public, as in `series`), newest first by `as_of`, a page at a time: the answers of
+    `GET /indicators` and `GET /indicators/{code}` embed only a bounded `series` per target
+    (the latest value of each year per level and district) and link here (`values_url`).
+    404 for an unknown indicator."""
+    return await history.list_values(
+        session,
+        plan,
+        code,
+        target=target,
+        level=level,
+        district=district,
+        after=decode_cursor("indicator-values", cursor),
+        limit=limit,
+    )

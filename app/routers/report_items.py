@@ -11,10 +11,11 @@ kind's own models.
 from collections.abc import Callable
 from typing import Annotated, Any, Generic, TypeVar
 
-from fastapi import APIRouter, Depends, Header, Path, Request, Response
+from fastapi import APIRouter, Header, Path, Request, Response
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.dependencies import constructed
 from app.core.fields import fields_of
 from app.core.http import model_response
 from app.core.openapi import problems
@@ -74,9 +75,10 @@ class PageQuery:
         self.limit, self.cursor = limit, cursor
 
 
-ReportArgs = Annotated[ReportCall, Depends()]
-ItemArgs = Annotated[ItemCall, Depends()]
-PageArgs = Annotated[PageQuery, Depends()]
+# Built on the event loop, not in the thread pool (app.core.dependencies).
+ReportArgs = Annotated[ReportCall, constructed(ReportCall)]
+ItemArgs = Annotated[ItemCall, constructed(ItemCall)]
+PageArgs = Annotated[PageQuery, constructed(PageQuery)]
 
 C = TypeVar("C", bound=BaseModel)
 P = TypeVar("P", bound=BaseModel)

@@ -9,7 +9,8 @@ from app.core.openapi import problems
 from app.core.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, decode_cursor
 from app.deps import CurrentPlan, ResponsibleOn, SessionDep, Today
 from app.routers.params import AgencyFilter, SearchQuery
-from app.schemas.tasks import TaskPage, TaskRead
+from app.schemas.tasks import TaskPage, TaskProgressPage, TaskRead
+from app.services import history
 from app.services import tasks as service
 
 router = APIRouter(prefix="/tasks", tags=["tasks"])
@@ -83,3 +84,26 @@ async def get_task(
     """The task with its latest approved progress, the approved history and the derived
     status (rules in the API description)."""
     return responsible.attach(await service.get_task(session, plan, code, today))
+
+
+@router.get(
+    "/{code}/progress",
+    operation_id="tasks-progress",
+    dependencies=[fields_of(TaskProgressPage)],
+    summary="List a task's approved progress",
+    responses=problems(404, 422),
+)
+async def list_task_progress(
+    session: SessionDep,
+    plan: CurrentPlan,
+    code: Annotated[str, Path(max_length=32, examples=["A.I.1"])],
+    limit: LimitParam = DEFAULT_LIMIT,
+    cursor: CursorParam = None,
+) -> TaskProgressPage:
+    """Public. Every approved progress update of the task (only what approval made public),
+    newest first by the period's cut-off date, a page at a time: `GET /tasks/{code}` embeds
+    only the latest of each reporting year (`progress_history`) and links here
+    (`progress_url`). 404 for an unknown task."""
+    return await history.list_progress(
+        session, plan, code, after=decode_cursor("task-progress", cursor), limit=limit
+    )

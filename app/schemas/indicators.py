@@ -99,7 +99,21 @@ class TargetRead(BaseModel):
         "the event and what carries the measure now; null otherwise.",
         examples=[None],
     )
-    series: list[ValuePointRead] = Field(description="Approved values, oldest first.")
+    series: list[ValuePointRead] = Field(
+        description="Bounded, whatever the history: for each level and district, the latest "
+        "approved value of each year (of its `as_of` date), oldest first. Every approved "
+        "value, newest first, is at `values_url`."
+    )
+    series_complete: bool = Field(
+        description="True when `series` holds every approved value of this target; false "
+        "when some year had more than one value for a level or district (the earlier ones "
+        "are only at `values_url`)."
+    )
+    values_url: str = Field(
+        description="Every approved value of this target, paged: `GET /indicators/{code}/values"
+        "?target=`.",
+        examples=["/api/v1/indicators/CT-2025-01/values?target=CT-2025-01.1"],
+    )
 
 
 class IndicatorRead(BaseModel):
@@ -129,4 +143,14 @@ class IndicatorRead(BaseModel):
 
 
 class IndicatorPage(Page[IndicatorRead]):
+    pass
+
+
+class IndicatorValueRead(ValuePointRead):
+    """One approved value of one of the indicator's targets."""
+
+    target: str = Field(description="The target's code.", examples=["CT-2025-01.1"])
+
+
+class IndicatorValuePage(Page[IndicatorValueRead]):
     pass

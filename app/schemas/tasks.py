@@ -96,6 +96,8 @@ class TaskRead(TaskSummary):
                     "subtasks": [],
                     "note": None,
                     "progress_history": [],
+                    "progress_history_complete": True,
+                    "progress_url": "/api/v1/tasks/A.I.1/progress",
                 }
             ]
         }
@@ -110,8 +112,24 @@ class TaskRead(TaskSummary):
     )
     subtasks: list[ItemRef]
     note: str | None
-    progress_history: list[TaskProgress] = Field(description="Approved progress, newest first.")
+    progress_history: list[TaskProgress] = Field(
+        description="Bounded, whatever the history: the latest approved progress of each "
+        "reporting year (the period's year), newest first. Every approved update is at "
+        "`progress_url`."
+    )
+    progress_history_complete: bool = Field(
+        description="True when `progress_history` holds every approved update of this task; "
+        "false when some year had more than one (the earlier ones are only at `progress_url`)."
+    )
+    progress_url: str = Field(
+        description="Every approved update of this task, paged: `GET /tasks/{code}/progress`.",
+        examples=["/api/v1/tasks/A.I.1/progress"],
+    )
 
 
 class TaskPage(Page[TaskSummary]):
+    pass
+
+
+class TaskProgressPage(Page[TaskProgress]):
     pass

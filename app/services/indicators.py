@@ -18,10 +18,13 @@ from app.services.common import (
     load_agency_links,
     search_clause,
 )
-from app.services.progress import approved_values, attainment, latest_values
+from app.services.history import values_url, yearly_values
+from app.services.progress import attainment, latest_values
 
 
-async def _targets(session: AsyncSession, ids: list[int]) -> dict[int, list[TargetRead]]:
+async def _targets(session: AsyncSession, codes: dict[int, str]) -> dict[int, list[TargetRead]]:
+    """Each indicator's targets (by indicator id; `codes`: the indicators' codes by id)."""
+    ids = list(codes)
     result: dict[int, list[TargetRead]] = {i: [] for i in ids}
     targets = list(
         (
@@ -33,7 +36,7 @@ async def _targets(session: AsyncSession, ids: list[int]) -> dict[int, list[Targ
         ).scalars()
     )
     ids = [t.id or 0 for t in targets]
-    values = await approved_values(session, ids)
+    values, complete = await yearly_values(session, ids)
     latest = await latest_values(session, ids)  # judged on the read model
     for target in targets:
         series = values[target.id or 0]
@@ -65,6 +68,8 @@ async def _targets(session: AsyncSession, ids: list[int]) -> dict[int, list[Targ
                     )
                     for p in series
                 ],
+                series_complete=complete[target.id or 0],
+                values_url=values_url(codes[target.indicator_id], target.code),
             )
         )
     return result
@@ -77,7 +82,7 @@ def _float(value: Any) -> float | None:
 async def _read(session: AsyncSession, indicators: list[Indicator]) -> list[IndicatorRead]:
     ids = [i.id or 0 for i in indicators]
     links = await load_agency_links(session, IndicatorAgency, "indicator_id", ids)
-    targets = await _targets(session, ids)
+    targets = await _targets(session, {i.id or 0: i.code for i in indicators})
     out = []
     for indicator in indicators:
         data: dict[str, Any] = {

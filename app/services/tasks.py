@@ -22,9 +22,9 @@ from app.services.common import (
     refs_by_owner,
     search_clause,
 )
+from app.services.history import progress_url, yearly_task_progress
 from app.services.progress import (
     Progress,
-    approved_task_progress,
     derive_status,
     latest_task_progress,
 )
@@ -174,7 +174,8 @@ async def read_tasks(
             )
         )
     }
-    progress = await approved_task_progress(session, ids)
+    # Bounded: the latest of each year, which keeps what the derived status reads.
+    progress, complete = await yearly_task_progress(session, ids)
     out = []
     for row in rows:
         task: Task = row[0]
@@ -184,6 +185,8 @@ async def read_tasks(
                 {
                     **_summary(row, links[task_id], progress[task_id], today),
                     "progress_history": [_progress(p) for p in progress[task_id]],
+                    "progress_history_complete": complete[task_id],
+                    "progress_url": progress_url(task.code),
                     "full_text": task.full_text,
                     "deliverables": task.deliverables,
                     "group_title": row[4],

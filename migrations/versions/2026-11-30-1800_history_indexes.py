@@ -1,4 +1,12 @@
-"""Indexes for answers that must not grow with history (issue 13, items 3 and 5).
+"""Indexes for answers that must not grow with history (issue 13, item 1).
+
+- ``ix_indicator_values_series``: the groups (target, level, district, year) of an
+  indicator target's values, walked by a skip scan (app/services/history.py): the bounded
+  ``series`` of a target costs one probe per group, not a read of every value.
+- ``ix_indicator_values_target_as_of``: a target's values newest first
+  (``GET /indicators/{code}/values``).
+(A task's updates by task, for its progress history and ``GET /tasks/{code}/progress``:
+``ix_task_updates_task_id`` of migration 0017.)
 
 Revision ID: 0021
 Revises: 0020
@@ -7,6 +15,9 @@ Create Date: 2026-11-30 18:00:00+00:00
 
 from collections.abc import Sequence
 
+import sqlalchemy as sa
+from alembic import op
+
 revision: str = "0021"
 down_revision: str | None = "0020"
 branch_labels: str | Sequence[str] | None = None
@@ -14,8 +25,22 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    pass
+    op.create_index(
+        "ix_indicator_values_series",
+        "indicator_values",
+        [
+            "target_id",
+            sa.text("coalesce(level, '')"),
+            sa.text("coalesce(district_agency_id, 0)"),
+            "as_of",
+            "id",
+        ],
+    )
+    op.create_index(
+        "ix_indicator_values_target_as_of", "indicator_values", ["target_id", "as_of", "id"]
+    )
 
 
 def downgrade() -> None:
-    pass
+    op.drop_index("ix_indicator_values_target_as_of", table_name="indicator_values")
+    op.drop_index("ix_indicator_values_series", table_name="indicator_values")

@@ -196,6 +196,13 @@ async def test_every_fields_answer_is_partial_and_validates_against_the_contract
         path = f"{report}/{kind}/{items[kind]}/attachments"
         await world.ok(Call(world.officer, path, files=evidence))
     await world.move(report, "submit", world.lead)
+    # Approved progress and values, for the paged history of a task and of an indicator.
+    await world.approved_with("task-updates")
+    await world.approved_with("indicator-values")
+    history_codes = {
+        "/api/v1/tasks/{code}/progress": KINDS["task-updates"]["task"],
+        "/api/v1/indicators/{code}/values": "CT-2025-06",
+    }
     hook_body = {
         "url": f"http://127.0.0.1:9/{secrets.token_hex(4)}",
         "secret": secrets.token_hex(20),
@@ -227,7 +234,8 @@ async def test_every_fields_answer_is_partial_and_validates_against_the_contract
         if operation is None or _fields(operation) is None:
             continue
         kind = next((k for k in items if f"/{k}/" in path), "")
-        known = {**values, "item_id": items.get(kind), "code": codes.get(path.split("/")[3])}
+        code = history_codes.get(path, codes.get(path.split("/")[3]))
+        known = {**values, "item_id": items.get(kind), "code": code}
         url = re.sub(r"\{(\w+)\}", lambda m, known=known: str(known[m.group(1)]), path)
         required = {  # required query parameters (search's `q`): the contract's example
             p["name"]: p.get("example", p["schema"].get("examples", [None])[0])

@@ -1,0 +1,363 @@
+"""Approved history that answers embed bounded, and the paged lists of all of it.
+
+An indicator target's `series` and a task's `progress_history` hold one entry per year (per
+level and district for values), so their size follows the calendar, not the number of
+reports: at 100 times the reporting history the answers are the same size. Every approved
+value or update is served newest first, a page at a time, by `GET /indicators/{code}/values`
+and `GET /tasks/{code}/progress`; both show only what approval made public (`public_item`).
+"""
+
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Select, bindparam, func, select, text, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from app.core.errors import NotFoundError, UnknownFilterValueError
+from app.core.pagination import SortKey, encode_cursor
+from app.models import (
+    Agency,
+    Indicator,
+    IndicatorTarget,
+    IndicatorValue,
+    Plan,
+    Report,
+    ReportingPeriod,
+    Task,
+    TaskUpdate,
+)
+from app.schemas.indicators import IndicatorValuePage, IndicatorValueRead
+from app.schemas.tasks import TaskProgress, TaskProgressPage
+from app.services.common import agency_id_for_filter, count_total
+from app.services.progress import Progress, ValuePoint, public_item
+
+API = "/api/v1"
+
+# Groups of a target's values, (target, level, district, year of as_of), found by a skip
+# scan of ix_indicator_values_series (one index probe per group, migration 0021); in each,
+# the latest two approved values (two: whether the group holds more than the one kept).
+# The cost follows the number of groups (targets × places × years), not of values.
+_YEARLY_VALUES = text(
+    """
+WITH RECURSIVE grp(target_id, place_level, place_district, as_of) AS (
+    SELECT f.* FROM unnest(CAST(:ids AS integer[])) AS t(id)
+    CROSS JOIN LATERAL (
+        SELECT v.target_id, coalesce(v.level, ''), coalesce(v.district_agency_id, 0), v.as_of
+        FROM indicator_values v
+        WHERE v.target_id = t.id
+        ORDER BY v.target_id, coalesce(v.level, ''), coalesce(v.district_agency_id, 0),
+                 v.as_of, v.id
+        LIMIT 1
+    ) f
+    UNION ALL
+    SELECT n.* FROM grp g
+    CROSS JOIN LATERAL (
+        SELECT v.target_id, coalesce(v.level, ''), coalesce(v.district_agency_id, 0), v.as_of
+        FROM indicator_values v
+        WHERE v.target_id = g.target_id
+          AND (coalesce(v.level, ''), coalesce(v.district_agency_id, 0), v.as_of)
+              >= (g.place_level, g.place_district,
+                  make_date(extract(year FROM g.as_of)::int + 1, 1, 1))
+        ORDER BY v.target_id, coalesce(v.level, ''), coalesce(v.district_agency_id, 0),
+                 v.as_of, v.id
+        LIMIT 1
+    ) n
+)
+SELECT g.target_id, g.place_level, g.place_district, extract(year FROM g.as_of)::int AS year,
+       l.id, l.value, l.achieved, l.as_of, l.level, l.provenance, l.source,
+       p.code AS period_code, a.code AS district
+FROM grp g
+CROSS JOIN LATERAL (
+    SELECT v.id, v.value, v.achieved, v.as_of, v.level, v.district_agency_id, v.provenance,
+           v.source, r.period_id
+    FROM indicator_values v JOIN reports r ON r.id = v.report_id
+    WHERE v.target_id = g.target_id
+      AND coalesce(v.level, '') = g.place_level
+      AND coalesce(v.district_agency_id, 0) = g.place_district
+      AND v.as_of >= make_date(extract(year FROM g.as_of)::int, 1, 1)
+      AND v.as_of < make_date(extract(year FROM g.as_of)::int + 1, 1, 1)
+      AND r.state = 'approved' AND v.review_state IS NULL
+    ORDER BY v.target_id DESC, coalesce(v.level, '') DESC,
+             coalesce(v.district_agency_id, 0) DESC, v.as_of DESC, v.id DESC
+    LIMIT 2
+) l
+JOIN reporting_periods p ON p.id = l.period_id
+LEFT JOIN agencies a ON a.id = l.district_agency_id
+ORDER BY g.target_id, g.place_level, g.place_district, year, l.as_of DESC, l.id DESC
+"""
+).bindparams(bindparam("ids"))
+
+
+async def yearly_values(
+    session: AsyncSession, target_ids: Sequence[int]
+) -> tuple[dict[int, list[ValuePoint]], dict[int, bool]]:
+    """Per target, the latest approved value of each year for each level and district,
+    oldest first (by as_of, then id: the latest province-wide value stays the last one, as
+    attainment reads it); and whether that is every approved value of the target."""
+    series: dict[int, list[tuple[date, int, ValuePoint]]] = {t: [] for t in target_ids}
+    complete = dict.fromkeys(target_ids, True)
+    if not target_ids:
+        return {}, complete
+    seen: set[tuple[Any, ...]] = set()
+    for row in await session.execute(_YEARLY_VALUES, {"ids": list(target_ids)}):
+        group = (row.target_id, row.place_level, row.place_district, row.year)
+        if group in seen:
+            complete[row.target_id] = False
+            continue
+        seen.add(group)
+        point = ValuePoint(
+            target_id=row.target_id,
+            value=row.value,
+            achieved=row.achieved,
+            as_of=row.as_of,
+            level=row.level,
+            district=row.district,
+            provenance=row.provenance,
+            source=row.source,
+            period_code=row.period_code,
+        )
+        series[row.target_id].append((row.as_of, row.id, point))
+    return {
+        t: [p for _, _, p in sorted(points, key=lambda e: (e[0], e[1]))]
+        for t, points in series.items()
+    }, complete
+
+
+def values_url(indicator_code: str, target_code: str) -> str:
+    return f"{API}/indicators/{indicator_code}/values?target={target_code}"
+
+
+def progress_url(task_code: str) -> str:
+    return f"{API}/tasks/{task_code}/progress"
+
+
+async def yearly_task_progress(
+    session: AsyncSession, task_ids: Sequence[int]
+) -> tuple[dict[int, list[Progress]], dict[int, bool]]:
+    """Per task, the latest approved progress of each reporting year (the period's year),
+    newest first (by cut-off date, then approval); and whether that is all of it."""
+    newest_first = (
+        col(ReportingPeriod.cutoff_date).desc(),
+        col(Report.approved_at).desc(),
+        col(TaskUpdate.id).desc(),
+    )
+    ranked = (
+        select(
+            col(TaskUpdate.task_id),
+            col(TaskUpdate.status),
+            col(TaskUpdate.percent_complete),
+            col(TaskUpdate.public_summary),
+            col(ReportingPeriod.code).label("period_code"),
+            col(ReportingPeriod.year).label("period_year"),
+            col(ReportingPeriod.cutoff_date),
+            col(Report.approved_at),
+            func.row_number()
+            .over(
+                partition_by=(col(TaskUpdate.task_id), col(ReportingPeriod.year)),
+                order_by=newest_first,
+            )
+            .label("rank"),
+            func.row_number()
+            .over(partition_by=col(TaskUpdate.task_id), order_by=newest_first)
+            .label("position"),
+        )
+        .join(Report, col(Report.id) == col(TaskUpdate.report_id))
+        .join(ReportingPeriod, col(ReportingPeriod.id) == col(Report.period_id))
+        .where(col(TaskUpdate.task_id).in_(list(task_ids)), public_item(TaskUpdate))
+        .subquery()
+    )
+    history: dict[int, list[Progress]] = {t: [] for t in task_ids}
+    complete = dict.fromkeys(task_ids, True)
+    if not task_ids:
+        return history, complete
+    rows = await session.execute(
+        select(ranked).where(ranked.c.rank <= 2).order_by(ranked.c.task_id, ranked.c.position)
+    )
+    for row in rows:
+        if row.rank > 1:
+            complete[row.task_id] = False
+            continue
+        history[row.task_id].append(
+            Progress(
+                status=row.status,
+                percent_complete=row.percent_complete,
+                public_summary=row.public_summary,
+                period_code=row.period_code,
+                period_year=row.period_year,
+                as_of=row.cutoff_date,
+                approved_at=row.approved_at,
+            )
+        )
+    return history, complete
+
+
+def _date_key(after: SortKey | None) -> tuple[date, int] | None:
+    """A cursor's (date, id): the first part is a day number (date.toordinal), clamped to
+    the dates there are."""
+    if after is None:
+        return None
+    day = min(max(after[0], 1), date.max.toordinal())
+    return date.fromordinal(day), after[1]
+
+
+async def _newest_first_page(
+    session: AsyncSession,
+    stmt: Select[Any, *tuple[Any, ...]],
+    *,
+    day: Any,
+    row_id: Any,
+    after: SortKey | None,
+    limit: int,
+    list_name: str,
+) -> tuple[list[Any], Any, str | None]:
+    """A keyset page of `stmt`, newest first by (day, id); the cursor is (day number, id)."""
+    total = await count_total(session, stmt, grows=True)
+    key = _date_key(after)
+    paged = stmt if key is None else stmt.where(tuple_(day, row_id) < tuple_(*key))
+    paged = paged.order_by(day.desc(), row_id.desc()).limit(limit + 1)
+    rows = list((await session.execute(paged)).all())
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        last = rows[-1]
+        next_cursor = encode_cursor(list_name, (last.day.toordinal(), last.row_id))
+    return rows, total, next_cursor
+
+
+async def list_values(
+    session: AsyncSession,
+    plan: Plan,
+    code: str,
+    *,
+    target: str | None,
+    level: str | None,
+    district: str | None,
+    after: SortKey | None,
+    limit: int,
+) -> IndicatorValuePage:
+    """Every approved value of the indicator's targets, newest first (by as_of, then id)."""
+    indicator_id = (
+        await session.execute(
+            select(col(Indicator.id)).where(
+                col(Indicator.plan_id) == plan.id, col(Indicator.code) == code
+            )
+        )
+    ).scalar()
+    if indicator_id is None:
+        raise NotFoundError("indicator", code)
+    targets = dict(
+        (
+            await session.execute(
+                select(col(IndicatorTarget.id), col(IndicatorTarget.code)).where(
+                    col(IndicatorTarget.indicator_id) == indicator_id
+                )
+            )
+        ).all()
+    )
+    wanted = list(targets)
+    if target is not None:
+        wanted = [t for t, c in targets.items() if c == target]
+        if not wanted:
+            raise UnknownFilterValueError("target", target)
+    stmt: Select[Any, *tuple[Any, ...]] = (
+        select(
+            col(IndicatorValue.id).label("row_id"),
+            col(IndicatorValue.as_of).label("day"),
+            col(IndicatorValue.target_id),
+            col(IndicatorValue.value),
+            col(IndicatorValue.achieved),
+            col(IndicatorValue.level),
+            col(IndicatorValue.provenance),
+            col(IndicatorValue.source),
+            col(ReportingPeriod.code).label("period_code"),
+            col(Agency.code).label("district"),
+        )
+        .join(Report, col(Report.id) == col(IndicatorValue.report_id))
+        .join(ReportingPeriod, col(ReportingPeriod.id) == col(Report.period_id))
+        .outerjoin(Agency, col(Agency.id) == col(IndicatorValue.district_agency_id))
+        .where(col(IndicatorValue.target_id).in_(wanted), public_item(IndicatorValue))
+    )
+    if level is not None:
+        stmt = stmt.where(col(IndicatorValue.level) == level)
+    if district is not None:
+        district_id = await agency_id_for_filter(session, district)
+        stmt = stmt.where(col(IndicatorValue.district_agency_id) == district_id)
+    rows, total, next_cursor = await _newest_first_page(
+        session,
+        stmt,
+        day=col(IndicatorValue.as_of),
+        row_id=col(IndicatorValue.id),
+        after=after,
+        limit=limit,
+        list_name="indicator-values",
+    )
+    items = [
+        IndicatorValueRead(
+            target=targets[row.target_id],
+            value=float(row.value) if row.value is not None else None,
+            achieved=row.achieved,
+            as_of=row.day,
+            level=row.level,
+            district=row.district,
+            provenance=row.provenance,
+            source=row.source,
+            period=row.period_code,
+        )
+        for row in rows
+    ]
+    return IndicatorValuePage(
+        items=items, total=total, total_exact=total.exact, next_cursor=next_cursor
+    )
+
+
+async def list_progress(
+    session: AsyncSession, plan: Plan, code: str, *, after: SortKey | None, limit: int
+) -> TaskProgressPage:
+    """Every approved update of the task, newest first (by the period's cut-off date, then
+    by the update)."""
+    task_id = (
+        await session.execute(
+            select(col(Task.id)).where(col(Task.plan_id) == plan.id, col(Task.code) == code)
+        )
+    ).scalar()
+    if task_id is None:
+        raise NotFoundError("task", code)
+    stmt: Select[Any, *tuple[Any, ...]] = (
+        select(
+            col(TaskUpdate.id).label("row_id"),
+            col(ReportingPeriod.cutoff_date).label("day"),
+            col(TaskUpdate.status),
+            col(TaskUpdate.percent_complete),
+            col(TaskUpdate.public_summary),
+            col(ReportingPeriod.code).label("period_code"),
+            col(Report.approved_at),
+        )
+        .join(Report, col(Report.id) == col(TaskUpdate.report_id))
+        .join(ReportingPeriod, col(ReportingPeriod.id) == col(Report.period_id))
+        .where(col(TaskUpdate.task_id) == task_id, public_item(TaskUpdate))
+    )
+    rows, total, next_cursor = await _newest_first_page(
+        session,
+        stmt,
+        day=col(ReportingPeriod.cutoff_date),
+        row_id=col(TaskUpdate.id),
+        after=after,
+        limit=limit,
+        list_name="task-progress",
+    )
+    items = [
+        TaskProgress(
+            status=row.status,
+            percent_complete=row.percent_complete,
+            public_summary=row.public_summary,
+            period=row.period_code,
+            as_of=row.day,
+            approved_at=row.approved_at,
+        )
+        for row in rows
+    ]
+    return TaskProgressPage(
+        items=items, total=total, total_exact=total.exact, next_cursor=next_cursor
+    )
