@@ -13,7 +13,7 @@ class TaskProgressLatest(SQLModel, table=True):
 
     __tablename__ = "task_progress_latest"
 
-    task_id: int = Field(foreign_key="tasks.id", primary_key=True, ondelete="CASCADE")
+    task_id: int = Field(primary_key=True)  # no foreign keys: see migration 0017
     year: int = Field(primary_key=True)
     task_update_id: int
     status: str = Field(max_length=12)
@@ -32,7 +32,7 @@ class IndicatorValueLatest(SQLModel, table=True):
     __tablename__ = "indicator_value_latest"
 
     indicator_value_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
-    target_id: int = Field(foreign_key="indicator_targets.id", ondelete="CASCADE", index=True)
+    target_id: int = Field(index=True)
     level: str | None = Field(default=None, max_length=10)
     district_agency_id: int | None = None
     value: Decimal | None = Field(default=None, sa_column=Column(Numeric(16, 4)))

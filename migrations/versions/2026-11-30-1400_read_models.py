@@ -16,8 +16,12 @@ deferred constraint triggers on ``reports``, ``task_updates``, ``indicator_value
 of the tasks and targets it touches from the raw rows (``refresh_task_progress_latest``,
 ``refresh_indicator_value_latest``), under the audit chain lock that every committer of
 public data takes first (migration 0011), so two approvals of the same task serialise and
-the second reads what the first committed. The tables carry no data-version trigger: they
-change only in transactions that change reports or items, which bump it already.
+the second reads what the first committed. No foreign keys: their key-share locks on tasks
+taken under the chain lock could wait for a transaction holding a task row FOR UPDATE (the
+webhooks' status watch) that waits for the chain lock itself; rows exist only for tasks and
+targets with approved items, which cannot be deleted. The tables carry no data-version
+trigger: they change only in transactions that change reports or items, which bump it
+already.
 
 Bulk loads with triggers off (bench/datagen.py) call ``rebuild_read_models()`` afterwards;
 so does ``dxplan rebuild-read-models``.
@@ -272,12 +276,6 @@ def upgrade() -> None:
         sa.Column("period_id", sa.Integer(), nullable=False),
         sa.Column("cutoff_date", sa.Date(), nullable=False),
         sa.Column("approved_at", sa.DateTime(timezone=True), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["task_id"],
-            ["tasks.id"],
-            name=op.f("fk_task_progress_latest_task_id_tasks"),
-            ondelete="CASCADE",
-        ),
         sa.PrimaryKeyConstraint("task_id", "year", name=op.f("pk_task_progress_latest")),
     )
     op.create_table(
@@ -292,12 +290,6 @@ def upgrade() -> None:
         sa.Column("provenance", sa.String(length=16), nullable=False),
         sa.Column("source", sa.String(), nullable=False),
         sa.Column("period_id", sa.Integer(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["target_id"],
-            ["indicator_targets.id"],
-            name=op.f("fk_indicator_value_latest_target_id_indicator_targets"),
-            ondelete="CASCADE",
-        ),
         sa.PrimaryKeyConstraint("indicator_value_id", name=op.f("pk_indicator_value_latest")),
     )
     op.create_index(
