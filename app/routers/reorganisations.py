@@ -9,7 +9,7 @@ from app.core.http import model_response
 from app.core.openapi import problems
 from app.core.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, decode_cursor
 from app.core.permissions import Permission
-from app.deps import SessionDep, require
+from app.deps import SessionDep, Today, require
 from app.models import User
 from app.routers.params import AgencyFilter
 from app.schemas.reorganisations import (
@@ -79,16 +79,18 @@ async def get_reorganisation(
 )
 async def create_reorganisation(
     session: SessionDep,
+    today: Today,
     body: ReorganisationCreate,
     caller: Annotated[User, require(Permission.reorganisations_manage)],
 ) -> Response:
     """Administrators only. Records an event (and the agencies it brings into being, in
-    `new_agencies`); every answer's `responsible` follows it at once. Refused with 422 when
+    `new_agencies`); every answer's `responsible` follows it at once, and the plan items whose
+    `responsible` today it changes appear in the sync feed. Refused with 422 when
     it names an unknown agency or plan item, when an agency would act before it exists, when
     successions would loop, or when its kind's shape is not met (a merge has successors, a
     rename one of each, a verified event a legal basis with a number, an unverified one notes);
     409 when the code is taken. Audited."""
-    event = await service.create_event(session, caller, body)
+    event = await service.create_event(session, caller, body, today)
     read = (await service.read_events(session, [event]))[0]
     return model_response(
         201,
@@ -106,6 +108,7 @@ async def create_reorganisation(
 async def update_reorganisation(
     response: Response,
     session: SessionDep,
+    today: Today,
     code: EventCode,
     body: ReorganisationUpdate,
     caller: Annotated[User, require(Permission.reorganisations_manage)],
@@ -116,6 +119,6 @@ async def update_reorganisation(
     `origin: api` from then on: `dxplan seed` no longer overwrites it. Audited with the event
     before and after."""
     event = await service.get_event(session, code, lock=True)
-    event = await service.update_event(session, caller, event, body, if_match)
+    event = await service.update_event(session, caller, event, body, if_match, today)
     response.headers["ETag"] = service.event_etag(event)
     return (await service.read_events(session, [event]))[0]

@@ -5,7 +5,9 @@ a second load of the same file writes nothing, and an edited file updates exactl
 that differ (each such event's version moves, so an If-Match read before is stale). Events
 recorded or corrected through the API (``origin = 'api'``) are left alone and listed under
 ``kept``; events of the database missing from the file are kept and listed under ``stale``.
-Agencies' validity (valid_from, valid_to, successor) is then derived from all events.
+Agencies' validity (valid_from, valid_to, successor) is then derived from all events, and
+the plan items whose `responsible` today the load changed are logged for the sync feed
+(app.services.responsibility_changes).
 """
 
 from typing import Any
@@ -15,8 +17,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app.models import Agency, Reorganisation, ReorganisationAgency, ReorganisationTransfer
+from app.services.ended_agencies import today_in_vietnam
+from app.services.lineage import read_lineage
 from app.services.reorganisation_data import ReorganisationFile
 from app.services.reorganisations import NEW_AGENCY_SORT_BASE, refresh_validity
+from app.services.responsibility_changes import log_responsibility_changes
 from app.services.seed import SeedReport, _sync_links, _upsert
 
 
@@ -44,6 +49,7 @@ async def load_reorganisations(
 ) -> list[str]:
     """Load the file's events and new agencies; return the codes of events kept as the API
     left them."""
+    graph_before = await read_lineage(session)
     stored = {e.code: e for e in (await session.execute(select(Reorganisation))).scalars().all()}
     kept = sorted(code for code, e in stored.items() if e.origin == "api")
     ids: dict[str, int] = {
@@ -129,6 +135,9 @@ async def load_reorganisations(
 
     if changed := await refresh_validity(session):
         report.updated["agencies"] += changed
+    await log_responsibility_changes(
+        session, graph_before, await read_lineage(session), today_in_vietnam()
+    )
     listed = {e.code for e in data.events}
     stale = sorted(code for code, e in stored.items() if code not in listed and e.origin == "file")
     if stale:

@@ -53,6 +53,9 @@ from app.schemas.reorganisations import (
 )
 from app.services import audit
 from app.services.common import agency_ref
+from app.services.ended_agencies import today_in_vietnam
+from app.services.lineage import read_lineage
+from app.services.responsibility_changes import log_responsibility_changes
 from app.services.search_index import index_text
 
 NEW_AGENCY_SORT_BASE = 10_000  # after every plan's agencies, in the order events bring them
@@ -452,8 +455,11 @@ async def _snapshot(session: AsyncSession, event: Reorganisation) -> dict[str, A
 
 
 async def create_event(
-    session: AsyncSession, caller: User, body: ReorganisationCreate
+    session: AsyncSession, caller: User, body: ReorganisationCreate, today: date | None = None
 ) -> Reorganisation:
+    """Record an event; the plan items whose `responsible` on ``today`` (default today in
+    Việt Nam) it changes are logged for the sync feed."""
+    graph_before = await read_lineage(session)
     exists = (
         await session.execute(
             select(col(Reorganisation.id)).where(col(Reorganisation.code) == body.code)
@@ -504,6 +510,9 @@ async def create_event(
         raise ConflictError("conflict.agency_exists", codes=codes) from exc
     await _write_links(session, event.id or 0, fields, list(new_codes))
     await refresh_validity(session)
+    await log_responsibility_changes(
+        session, graph_before, await read_lineage(session), today or today_in_vietnam()
+    )
     await session.refresh(event)
     await audit.record(
         session,
@@ -522,9 +531,13 @@ async def update_event(
     event: Reorganisation,
     body: ReorganisationUpdate,
     if_match: str | None,
+    today: date | None = None,
 ) -> Reorganisation:
+    """Correct an event; the plan items whose `responsible` on ``today`` (default today in
+    Việt Nam) the correction changes are logged for the sync feed."""
     check_if_match(if_match, event_etag(event))
     before = await _snapshot(session, event)
+    graph_before = await read_lineage(session)
     current = ReorganisationRead.model_validate(before)
     fields: dict[str, Any] = {
         "date": current.date,
@@ -571,6 +584,9 @@ async def update_event(
     await session.flush()
     await _write_links(session, event.id or 0, fields, introduced)
     await refresh_validity(session)
+    await log_responsibility_changes(
+        session, graph_before, await read_lineage(session), today or today_in_vietnam()
+    )
     await session.refresh(event)
     await audit.record(
         session,

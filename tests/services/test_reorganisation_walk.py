@@ -52,14 +52,20 @@ def walk_database(server_url: str) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-async def deployed(walk_database: str) -> AsyncIterator[tuple[httpx.AsyncClient, Any]]:
-    """The app with the rule on, as deployed, and its sessionmaker."""
+async def deployed_app(walk_database: str) -> AsyncIterator[Any]:
+    """The app with the rule on, as deployed, on the module's own database."""
     settings = db.settings_for(walk_database).model_copy(update={"refuse_ended_agencies": True})
     application = create_app(settings)
     async with application.router.lifespan_context(application):
-        transport = httpx.ASGITransport(app=application)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            yield client, application.state.sessionmaker
+        yield application
+
+
+@pytest.fixture(scope="module")
+async def deployed(deployed_app: Any) -> AsyncIterator[tuple[httpx.AsyncClient, Any]]:
+    """A client of the deployed app, and its sessionmaker."""
+    transport = httpx.ASGITransport(app=deployed_app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        yield client, deployed_app.state.sessionmaker
 
 
 async def _create(

@@ -1,0 +1,91 @@
+"""A reorganisation write logs the plan items whose `responsible` it changes, for the sync feed.
+
+Tasks, indicators, documents and sections answer `responsible` as of today (their routes'
+default `as_of`, and the sync feed's bodies with `include=body`), derived from the
+reorganisations graph. Recording or correcting an event changes that answer without touching
+the items' rows, so the change log's triggers would never see it and a phone that synced
+before would keep the old responsible agency for ever. A write therefore compares every plan
+item's responsibility on today under the graph before and after it, and touches the rows of
+the items whose answer differs (a no-op ``UPDATE``): the change log's own trigger records
+them, with whatever it records for the item (its plan), in the write's transaction.
+
+What this cannot see: an event dated after today changes nothing today, and nothing is
+written on the day it takes effect, so a phone learns the new responsible agency only when
+something else logs the item again, or by reading the item (README "Sync").
+"""
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from app.models import (
+    Agency,
+    Document,
+    DocumentAgency,
+    Indicator,
+    IndicatorAgency,
+    Section,
+    SectionAgency,
+    Task,
+    TaskAgency,
+)
+from app.services.lineage import Lineage
+
+# (entity, item table, its key column, link table, the link's owner column)
+_KINDS: tuple[tuple[str, Any, Any, Any, str], ...] = (
+    ("task", Task, Task.code, TaskAgency, "task_id"),
+    ("indicator", Indicator, Indicator.code, IndicatorAgency, "indicator_id"),
+    ("document", Document, Document.number, DocumentAgency, "document_id"),
+    ("section", Section, Section.code, SectionAgency, "section_id"),
+)
+
+
+def _transfer_items(*graphs: Lineage) -> set[str]:
+    return {
+        item
+        for graph in graphs
+        for event in graph.events
+        for transfer in event.transfers
+        for item in transfer.items
+    }
+
+
+async def log_responsibility_changes(
+    session: AsyncSession, before: Lineage, after: Lineage, on: date
+) -> dict[str, int]:
+    """Touch every plan item whose lead or coordinating agencies resolve differently on
+    ``on`` under ``after`` than under ``before``; return how many, per entity."""
+    named_by_transfers = _transfer_items(before, after)
+    memo: dict[tuple[str, str | None], bool] = {}
+
+    def differs(code: str, item: str) -> bool:
+        # Only a transfer naming the item makes the answer depend on the item.
+        key = (code, item if item in named_by_transfers else None)
+        if key not in memo:
+            known = (code in before.agencies, code in after.agencies)
+            if known != (True, True):
+                memo[key] = known[0] != known[1]
+            else:
+                old = before.resolve(code, on, key[1]).model_dump()
+                memo[key] = old != after.resolve(code, on, key[1]).model_dump()
+        return memo[key]
+
+    touched: dict[str, int] = {}
+    for entity, item, key, link, owner in _KINDS:
+        rows = await session.execute(
+            select(item.id, key, col(Agency.code))
+            .join(link, getattr(link, owner) == item.id)
+            .join(Agency, col(Agency.id) == col(link.agency_id))
+            .where(col(link.role).in_(("lead", "coordinating")))
+        )
+        ids = sorted({item_id for item_id, item_key, code in rows if differs(code, str(item_key))})
+        if ids:
+            table = item.__tablename__
+            await session.execute(
+                text(f"UPDATE {table} SET plan_id = plan_id WHERE id = ANY(:ids)"), {"ids": ids}
+            )
+            touched[entity] = len(ids)
+    return touched
