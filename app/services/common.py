@@ -1,6 +1,7 @@
 """Query helpers shared by the plan-item services: paging, agency links, filters."""
 
 import json
+import time
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
@@ -107,12 +108,20 @@ class Total(int):
 
 
 async def count_total(
-    session: AsyncSession, stmt: Select[Any, *tuple[Any, ...]], *, grows: bool = False
+    session: AsyncSession,
+    stmt: Select[Any, *tuple[Any, ...]],
+    *,
+    grows: bool = False,
+    whole: int | None = None,
 ) -> Total:
-    """The rows `stmt` selects. A list that `grows` with history is counted only up to the
-    session's exact_total_limit (app/core/db.py; the setting of that name): past it, the
-    planner's estimate of the rows, never below the limit + 1, marked not exact. So a page
-    costs at most the limit's rows to count, whatever the history."""
+    """The rows `stmt` selects. `whole`: the rows served when the first page held the whole
+    list (no next page), which is the count, no query needed. A list that `grows` with
+    history is counted only up to the session's exact_total_limit (app/core/db.py; the
+    setting of that name): past it, the planner's estimate of the rows, never below the
+    limit + 1, marked not exact. So a page costs at most the limit's rows to count, whatever
+    the history."""
+    if whole is not None:
+        return Total(whole)
     stmt = stmt.order_by(None)
     limit: int | None = session.info.get(EXACT_TOTAL_LIMIT) if grows else None
     if limit is None:
@@ -139,12 +148,30 @@ def _compile_explain(element: _Explain, compiler: Any, **kw: Any) -> str:
     return "EXPLAIN (FORMAT JSON) " + str(compiler.process(element.stmt, **kw))
 
 
+# Estimates by statement and parameters, kept a while: planning a long query (the audit
+# trail's visibility rules) costs more than reading its page, and an estimate may be stale.
+_ESTIMATES: dict[tuple[str, str], tuple[float, int]] = {}
+ESTIMATE_SECONDS = 60.0
+_ESTIMATES_KEPT = 1024
+
+
 async def planner_rows(session: AsyncSession, stmt: Select[Any, *tuple[Any, ...]]) -> int:
-    """PostgreSQL's estimate of the rows `stmt` returns (EXPLAIN, not run): a plan, no scan."""
+    """PostgreSQL's estimate of the rows `stmt` returns (EXPLAIN, not run: a plan, no scan),
+    the same for up to ESTIMATE_SECONDS."""
+    compiled = stmt.compile(dialect=(await session.connection()).dialect)
+    key = (str(compiled), repr(sorted(compiled.params.items())))
+    now = time.monotonic()
+    kept = _ESTIMATES.get(key)
+    if kept is not None and now - kept[0] < ESTIMATE_SECONDS:
+        return kept[1]
     plan: Any = (await session.execute(_Explain(stmt))).scalar_one()
     if isinstance(plan, str):
         plan = json.loads(plan)
-    return int(plan[0]["Plan"]["Plan Rows"])
+    rows = int(plan[0]["Plan"]["Plan Rows"])
+    if len(_ESTIMATES) >= _ESTIMATES_KEPT:
+        _ESTIMATES.clear()
+    _ESTIMATES[key] = (now, rows)
+    return rows
 
 
 async def fetch_page(
@@ -163,7 +190,6 @@ async def fetch_page(
     or newest first with `descending`); return its rows, the filtered total (count_total: a
     list that `grows` with history is counted only up to a limit; pass `total.exact` on as
     the page's `total_exact`) and the next cursor."""
-    total = await count_total(session, stmt, grows=grows)
     paged = stmt
     key = tuple_(sort_column, id_column)
     if after is not None:
@@ -171,6 +197,8 @@ async def fetch_page(
     order = (sort_column.desc(), id_column.desc()) if descending else (sort_column, id_column)
     paged = paged.order_by(*order).limit(limit + 1)
     rows = list((await session.execute(paged)).all())
+    whole = len(rows) if after is None and len(rows) <= limit else None
+    total = await count_total(session, stmt, grows=grows, whole=whole)
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]

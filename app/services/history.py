@@ -213,11 +213,12 @@ async def _newest_first_page(
     list_name: str,
 ) -> tuple[list[Any], Any, str | None]:
     """A keyset page of `stmt`, newest first by (day, id); the cursor is (day number, id)."""
-    total = await count_total(session, stmt, grows=True)
     key = _date_key(after)
     paged = stmt if key is None else stmt.where(tuple_(day, row_id) < tuple_(*key))
     paged = paged.order_by(day.desc(), row_id.desc()).limit(limit + 1)
     rows = list((await session.execute(paged)).all())
+    whole = len(rows) if after is None and len(rows) <= limit else None
+    total = await count_total(session, stmt, grows=True, whole=whole)
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
