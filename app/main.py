@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
 from prometheus_fastapi_instrumentator import Instrumentator
+from starlette.types import Receive, Scope, Send
 
 from app.core.body_limit import BodyLimitMiddleware, UploadRoutes
 from app.core.caching import ConditionalGetMiddleware
@@ -26,8 +27,8 @@ from app.core.outage import (
     install_outage_handling,
     quiet_abandoned_connects,
 )
-from app.core.proxies import ClientAddressMiddleware
-from app.core.public_cache import PublicCacheMiddleware
+from app.core.proxies import ClientAddressMiddleware, TrustedProxies, resolve_client
+from app.core.public_cache import PublicCache, PublicCacheMiddleware
 from app.core.security import signing_key
 from app.routers import (
     agencies,
@@ -141,10 +142,22 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             await engine.dispose()
 
 
+class App(FastAPI):
+    """FastAPI whose cache hits are answered before anything else runs: the hit path needs
+    no database and no middleware (app.core.public_cache)."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            state = self.state
+            if await state.public_cache.serve_hit(scope, send, self, state.resolve_client):
+                return
+        await super().__call__(scope, receive, send)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings.log_level, settings.log_json)
-    app = FastAPI(
+    app = App(
         title="Smart Hải Dương: plan 2358/KH-UBND API",
         version="1.0.0",
         summary="Tasks, indicators, documents and agencies of the province's "
@@ -156,8 +169,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings = settings
-    # The data version pushed by PostgreSQL, for the cache of public answers.
+    # The cache of public answers, and the data version PostgreSQL pushes to it.
     app.state.data_version = VersionWatcher(settings)
+    app.state.public_cache = PublicCache(
+        max_entries=settings.public_cache_entries, versions=app.state.data_version
+    )
+    trusted = TrustedProxies(settings.trusted_proxies)
+    app.state.resolve_client = lambda scope: resolve_client(scope, trusted)
     install_error_handlers(app)
     install_outage_handling(app)
     install_openapi(app)
@@ -213,11 +231,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestIdMiddleware)
     # Hits of the cache of public answers are answered before every layer below (a miss goes
     # through them all); the client address is resolved first, for uvicorn's access log.
-    app.add_middleware(
-        PublicCacheMiddleware,
-        max_entries=settings.public_cache_entries,
-        versions=app.state.data_version,
-    )
+    app.add_middleware(PublicCacheMiddleware, cache=app.state.public_cache)
     # Outermost of these: every layer below, and uvicorn's access log, see the client address
     # resolved from DXPLAN_TRUSTED_PROXIES (the scope is changed in place).
     app.add_middleware(ClientAddressMiddleware, trusted=settings.trusted_proxies)

@@ -15,10 +15,13 @@ fresher than its version, never staler: a commit in between moves the version an
 is not used once the move is known (at the latest within the listener's bound, README
 "Cache of public answers").
 
-The layer sits outside every other one but the client-address layer (app.main): a hit is
-answered here with what the stored answer needs (its ETag and a 304 for If-None-Match, Vary,
-Cache-Control, an X-Request-ID of its own; HEAD without the body); a miss goes through the
-whole stack. Requests with a body are never looked up.
+Two doors to one store (`PublicCache`): a hit whose version is known without asking is
+answered by the app itself before any middleware (`serve_hit`, called by app.main's App):
+the client address resolved for the access log, then what the stored answer needs (its ETag
+and a 304 for If-None-Match, Vary, Cache-Control, an X-Request-ID of its own; HEAD without
+the body). Everything else (the version to read, a miss, an outage) goes through
+`PublicCacheMiddleware`, the outermost layer but the client-address one; a miss goes through
+the whole stack. Requests with a body are never looked up.
 
 Keys: path, query string, language, gzip or not, and today's date in Việt Nam (derived
 statuses depend on it). Only 200 answers whose Cache-Control is public are stored; the sync
@@ -28,8 +31,11 @@ bypassed. Every process has its own cache; the version they check is shared. Whe
 version cannot be read (the database is down), the answer is built uncached.
 """
 
+import random
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
 from prometheus_client import Counter
@@ -42,6 +48,7 @@ from app.core.i18n import negotiate
 from app.core.logging import request_id_for
 from app.core.outage import STATE_KEY as OUTAGE_STATE_KEY
 from app.core.outage import is_database_unavailable
+from app.schemas.common import VIETNAM
 
 MAX_BODY = 1024 * 1024
 REQUESTS = Counter(
@@ -68,6 +75,14 @@ class Entry:
     not_modified: list[tuple[bytes, bytes]]  # the headers of a 304 for it
 
 
+@dataclass
+class Lookup:
+    key: tuple[Any, ...]
+    if_none_match: str | None
+    request_id: bytes  # as the caller sent it
+    head: bool
+
+
 def _entry(version: int, start: Message, body: bytes) -> Entry:
     headers = [(n, v) for n, v in start["headers"] if n != _REQUEST_ID]
     etag = next((v.decode("latin-1") for n, v in headers if n == b"etag"), "")
@@ -81,39 +96,47 @@ def _entry(version: int, start: Message, body: bytes) -> Entry:
     )
 
 
-class PublicCacheMiddleware:
+def _today() -> date:
+    """Today in Việt Nam, as app.deps.get_today (whose overrides bypass the cache)."""
+    return datetime.now(VIETNAM).date()
+
+
+def _new_request_id(incoming: bytes) -> bytes:
+    """The caller's X-Request-ID when well-formed, else a fresh one (not a secret: a cheaper
+    generator than the request-id layer's)."""
+    if incoming:
+        return request_id_for(incoming).encode()
+    return b"%016x" % random.getrandbits(64)
+
+
+class PublicCache:
+    """The stored answers of one process, and the lookups of both doors."""
+
     def __init__(
         self,
-        app: ASGIApp,
         *,
         max_entries: int,
         versions: VersionWatcher | None = None,
         prefix: str = "/api/v1/",
         exclude: tuple[str, ...] = ("/api/v1/sync",),
     ) -> None:
-        self.app = app
         self.max_entries = max_entries
         self.versions = versions
         self.prefix = prefix
         self.exclude = exclude
         self.entries: OrderedDict[tuple[Any, ...], Entry] = OrderedDict()
 
-    def _bypass(self, scope: Scope) -> bool:
+    def lookup(self, scope: Scope, application: Any) -> Lookup | None:
+        """What to look up for this request, or None when it is not looked up at all."""
         if (
             self.max_entries == 0
             or scope["type"] != "http"
             or scope["method"] not in ("GET", "HEAD")
             or not scope["path"].startswith(self.prefix)
             or scope["path"].startswith(self.exclude)
+            or getattr(application, "dependency_overrides", None)
         ):
-            return True
-        application = scope.get("app")
-        return bool(getattr(application, "dependency_overrides", None))
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self._bypass(scope):
-            await self.app(scope, receive, send)
-            return
+            return None
         language = encoding = if_none_match = None
         request_id = b""
         for name, value in scope["headers"]:
@@ -128,19 +151,62 @@ class PublicCacheMiddleware:
             elif name in (b"authorization", b"transfer-encoding") or (
                 name == b"content-length" and value != b"0"
             ):
-                await self.app(scope, receive, send)  # a token or a body: not looked up
-                return
-        from app.deps import get_today  # deps imports the app's services; import late
-
+                return None  # a token or a body: not looked up
         key = (
             scope["path"],
             scope["query_string"],
             negotiate(language),
             accepts_gzip(encoding),
-            await get_today(),
+            _today(),
         )
-        head = scope["method"] == "HEAD"
-        version = self.versions.known() if self.versions is not None else None
+        return Lookup(key, if_none_match, request_id, scope["method"] == "HEAD")
+
+    def current(self, key: tuple[Any, ...], version: int) -> Entry | None:
+        entry = self.entries.get(key)
+        if entry is None or entry.version != version:
+            return None
+        self.entries.move_to_end(key)
+        return entry
+
+    def store(self, key: tuple[Any, ...], entry: Entry) -> None:
+        self.entries[key] = entry
+        self.entries.move_to_end(key)
+        while len(self.entries) > self.max_entries:
+            self.entries.popitem(last=False)
+
+    async def serve_hit(
+        self, scope: Scope, send: Send, application: Any, before: Callable[[Scope], None]
+    ) -> bool:
+        """Answer from memory when the version is known without asking and the stored answer
+        is current (``before`` runs first: the client address for the access log); False
+        when the request must go through the app."""
+        versions = self.versions
+        if versions is None or (version := versions.known()) is None:
+            return False
+        lookup = self.lookup(scope, application)
+        if lookup is None or (entry := self.current(lookup.key, version)) is None:
+            return False
+        before(scope)
+        HITS.inc()
+        await _replay(entry, lookup, _new_request_id(lookup.request_id), send)
+        return True
+
+
+class PublicCacheMiddleware:
+    """The cache's door inside the app: reads the version when it is not known, answers
+    hits, builds and stores misses; answers uncached when the version cannot be read."""
+
+    def __init__(self, app: ASGIApp, *, cache: PublicCache) -> None:
+        self.app = app
+        self.cache = cache
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        cache = self.cache
+        lookup = cache.lookup(scope, scope.get("app")) if scope["type"] == "http" else None
+        if lookup is None:
+            await self.app(scope, receive, send)
+            return
+        version = cache.versions.known() if cache.versions is not None else None
         if version is None:
             try:
                 version = await self._read_version(scope)
@@ -154,11 +220,10 @@ class PublicCacheMiddleware:
                 scope.setdefault("state", {})[OUTAGE_STATE_KEY] = exc
                 await self.app(scope, receive, send)
                 return
-        entry = self.entries.get(key)
-        if entry is not None and entry.version == version:
-            self.entries.move_to_end(key)
+        entry = cache.current(lookup.key, version)
+        if entry is not None:
             HITS.inc()
-            await _replay(entry, if_none_match, request_id_for(request_id).encode(), head, send)
+            await _replay(entry, lookup, _new_request_id(lookup.request_id), send)
             return
         MISSES.inc()
         # The inner layers build the whole answer of a GET (no 304, a body for HEAD) so that
@@ -186,18 +251,15 @@ class PublicCacheMiddleware:
                 and _cache_control(made).startswith("public")
                 and len(made.body) <= MAX_BODY
             ):
-                self.entries[key] = made
-                self.entries.move_to_end(key)
-                while len(self.entries) > self.max_entries:
-                    self.entries.popitem(last=False)
+                cache.store(lookup.key, made)
             # The request id the inner layers gave this request (and logged).
             given = next((v for n, v in start["headers"] if n == _REQUEST_ID), b"")
-            await _replay(made, if_none_match, given, head, send)
+            await _replay(made, lookup, given, send)
 
         await self.app(inner_scope, receive, capture)
 
     async def _read_version(self, scope: Scope) -> int:
-        watcher = self.versions
+        watcher = self.cache.versions
         commits = watcher.commits if watcher is not None else 0
         async with scope["app"].state.engine.connect() as connection:
             version = int((await connection.execute(_VERSION)).scalar_one())
@@ -210,10 +272,9 @@ def _cache_control(entry: Entry) -> str:
     return next((v.decode("latin-1") for n, v in entry.headers if n == b"cache-control"), "")
 
 
-async def _replay(
-    entry: Entry, if_none_match: str | None, request_id: bytes, head: bool, send: Send
-) -> None:
+async def _replay(entry: Entry, lookup: Lookup, request_id: bytes, send: Send) -> None:
     extra = [(_REQUEST_ID, request_id)] if request_id else []
+    if_none_match = lookup.if_none_match
     if (
         entry.status == 200
         and entry.etag
@@ -227,4 +288,4 @@ async def _replay(
     # A new list: outer layers may add headers to the list they are given.
     headers = entry.headers + extra
     await send({"type": "http.response.start", "status": entry.status, "headers": headers})
-    await send({"type": "http.response.body", "body": b"" if head else entry.body})
+    await send({"type": "http.response.body", "body": b"" if lookup.head else entry.body})
