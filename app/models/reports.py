@@ -58,6 +58,10 @@ class Report(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("period_id", "agency_id"),
         CheckConstraint("state IN ('draft', 'submitted', 'approved', 'returned')", name="state"),
+        # The review queue in its order, whatever the history (migration 0021).
+        Index(
+            "ix_reports_queue", "submitted_at", "id", postgresql_where=text("state = 'submitted'")
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
