@@ -45,7 +45,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app.core.caching import accepts_gzip, etag_matches
 from app.core.data_version import VersionWatcher
 from app.core.i18n import negotiate
-from app.core.logging import request_id_for
+from app.core.logging import request_id_for, request_id_var
 from app.core.outage import STATE_KEY as OUTAGE_STATE_KEY
 from app.core.outage import is_database_unavailable
 from app.schemas.common import VIETNAM
@@ -188,7 +188,12 @@ class PublicCache:
             return False
         before(scope)
         HITS.inc()
-        await _replay(entry, lookup, _new_request_id(lookup.request_id), send)
+        request_id = _new_request_id(lookup.request_id)
+        token = request_id_var.set(request_id.decode())  # for the access log line
+        try:
+            await _replay(entry, lookup, request_id, send)
+        finally:
+            request_id_var.reset(token)
         return True
 
 
