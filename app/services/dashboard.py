@@ -5,7 +5,7 @@ from collections import Counter
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -314,19 +314,52 @@ async def assignments(session: AsyncSession, plan: Plan, user: User) -> Assignme
     assert agency is not None
     both = ("lead", "coordinating")
 
-    def items(rows: list[tuple[Any, ...]], title: str) -> list[AssignmentItem]:
-        return [
-            AssignmentItem(code=i.code, title=getattr(i, title), role=role, via=via)
-            for i, role, via in rows
-        ]
-
-    tasks = await _linked(session, plan, agency, Task, TaskAgency, "task_id", Task.title, both)
-    indicators = await _linked(
-        session, plan, agency, Indicator, IndicatorAgency, "indicator_id", Indicator.text, both
+    # The three kinds in one query (code and title only, not the items' entities).
+    groups = select(col(AgencyGroupMember.group_id)).where(
+        col(AgencyGroupMember.member_id) == agency.id
     )
-    documents = await _linked(
-        session, plan, agency, Document, DocumentAgency, "document_id", Document.title, both
+    via = Agency.__table__.alias("via")  # type: ignore[attr-defined]
+    kinds: tuple[tuple[str, Any, Any, str, Any], ...] = (
+        ("tasks", Task, TaskAgency, "task_id", Task.title),
+        ("indicators", Indicator, IndicatorAgency, "indicator_id", Indicator.text),
+        ("documents", Document, DocumentAgency, "document_id", Document.title),
     )
+    per_kind = [
+        select(
+            literal(n).label("kind"),
+            col(item.code).label("code"),
+            col(title).label("title"),
+            col(link.role).label("role"),
+            via.c.code.label("via"),
+            col(link.agency_id).label("agency_id"),
+            col(item.sort_order).label("sort_order"),
+        )
+        .join(link, getattr(link, owner) == item.id)
+        .join(via, via.c.id == link.agency_id)
+        .where(
+            item.plan_id == plan.id,
+            col(link.role).in_(both),
+            (col(link.agency_id) == agency.id) | col(link.agency_id).in_(groups),
+        )
+        for n, item, link, owner, title in kinds
+    ]
+    assigned: dict[str, list[AssignmentItem]] = {n: [] for n, *_ in kinds}
+    united = union_all(*per_kind).subquery()
+    for n, code, title, role, code_via, agency_id, _ in await session.execute(
+        # Plan order; an item named for the agency and for its group, direct first.
+        select(united).order_by(
+            united.c.kind,
+            united.c.sort_order,
+            united.c.role,
+            (united.c.agency_id == agency.id).desc(),
+            united.c.via,
+        )
+    ):
+        assigned[n].append(
+            AssignmentItem(
+                code=code, title=title, role=role, via=None if agency_id == agency.id else code_via
+            )
+        )
     periods = await session.execute(
         select(ReportingPeriod, Report)
         .join(PeriodAgency, col(PeriodAgency.period_id) == col(ReportingPeriod.id))
@@ -344,9 +377,9 @@ async def assignments(session: AsyncSession, plan: Plan, user: User) -> Assignme
     )
     return Assignments(
         agency=agency_ref(agency),
-        tasks=items(tasks, "title"),
-        indicators=items(indicators, "text"),
-        documents=items(documents, "title"),
+        tasks=assigned["tasks"],
+        indicators=assigned["indicators"],
+        documents=assigned["documents"],
         open_periods=[
             DuePeriod(
                 period=ItemRef(code=p.code, title=p.title),

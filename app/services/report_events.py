@@ -30,10 +30,8 @@ async def add_comment(
 ) -> EventRead:
     report, period, _ = await load_report(session, plan, caller, report_id)
     policy.require("report", "comment", policy.Actor.of(caller), report, period)
-    event = await record_event(session, report, caller, "comment", comment=body)
-    event.to_state = None
+    event = await record_event(session, report, caller, "comment", comment=body, moves_state=False)
     await touch(session, report)
-    await session.flush()
     await audit.record(
         session, caller, "report.comment", "report", report.id, after={"comment": body}
     )

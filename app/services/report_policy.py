@@ -156,6 +156,14 @@ def actions(
     ]
 
 
+def situation(
+    actor: Actor, report: Report, period: ReportingPeriod, item_state: str | None = None
+) -> tuple[str, bool, str, str | None]:
+    """All that `actions` reads besides the subject: equal situations, equal actions (for
+    computing them once per page rather than once per row)."""
+    return report.state, report.agency_id == actor.user.agency_id, period.status, item_state
+
+
 def require(
     subject: Subject,
     action: str,

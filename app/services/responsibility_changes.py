@@ -7,7 +7,9 @@ the items' rows, so the change log's triggers would never see it and a phone tha
 before would keep the old responsible agency for ever. A write therefore compares every plan
 item's responsibility on today under the graph before and after it, and touches the rows of
 the items whose answer differs (a no-op ``UPDATE``): the change log's own trigger records
-them, with whatever it records for the item (its plan), in the write's transaction.
+them, with whatever it records for the item (its plan), in the write's transaction. An
+indicator is touched too when what its targets answer about a level that ended
+(``level_succession``, hence attainment, app.services.level_succession) differs on today.
 
 What this cannot see: an event dated after today changes nothing today, and nothing is
 written on the day it takes effect, so a phone learns the new responsible agency only when
@@ -27,11 +29,14 @@ from app.models import (
     DocumentAgency,
     Indicator,
     IndicatorAgency,
+    IndicatorTarget,
+    Plan,
     Section,
     SectionAgency,
     Task,
     TaskAgency,
 )
+from app.services import level_succession
 from app.services.lineage import Lineage
 
 # (entity, item table, its key column, link table, the link's owner column)
@@ -50,6 +55,31 @@ def _transfer_items(*graphs: Lineage) -> set[str]:
         for event in graph.events
         for transfer in event.transfers
         for item in transfer.items
+    }
+
+
+async def _judged_differently(
+    session: AsyncSession, before: Lineage, then: date, after: Lineage, on: date
+) -> set[int]:
+    """Indicators with a target whose ``level_succession`` on ``then`` under ``before``
+    differs from that on ``on`` under ``after`` (an event that ends a level was written, or
+    its date or per-target records changed, or its day came)."""
+    rows = await session.execute(
+        select(
+            col(IndicatorTarget.indicator_id),
+            col(Plan.code),
+            col(IndicatorTarget.code),
+            col(IndicatorTarget.level),
+        )
+        .join(Indicator, col(Indicator.id) == col(IndicatorTarget.indicator_id))
+        .join(Plan, col(Plan.id) == col(Indicator.plan_id))
+        .where(col(IndicatorTarget.level).is_not(None))
+    )
+    return {
+        indicator_id
+        for indicator_id, plan, target, level in rows
+        if level_succession.succession(before, plan, target, level, then)
+        != level_succession.succession(after, plan, target, level, on)
     }
 
 
@@ -73,6 +103,7 @@ async def log_responsibility_changes(
                 memo[key] = old != after.resolve(code, on, key[1]).model_dump()
         return memo[key]
 
+    judged = await _judged_differently(session, before, on, after, on)
     touched: dict[str, int] = {}
     for entity, item, key, link, owner in _KINDS:
         rows = await session.execute(
@@ -81,7 +112,10 @@ async def log_responsibility_changes(
             .join(Agency, col(Agency.id) == col(link.agency_id))
             .where(col(link.role).in_(("lead", "coordinating")))
         )
-        ids = sorted({item_id for item_id, item_key, code in rows if differs(code, str(item_key))})
+        ids = sorted(
+            {item_id for item_id, item_key, code in rows if differs(code, str(item_key))}
+            | (judged if entity == "indicator" else set())
+        )
         if ids:
             table = item.__tablename__
             await session.execute(

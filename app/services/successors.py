@@ -62,6 +62,17 @@ def inherited_from(
     return _through(lineage.resolve(named, on, item), code)
 
 
+def receives(lineage: Lineage, code: str, on: date) -> bool:
+    """Whether some event up to ``on`` passes anything to ``code`` (it is an event's
+    successor or a transfer's receiver). Without one, no chain leads to ``code``: it
+    inherits nothing (inherited_from is None for every agency the plan names)."""
+    return any(
+        event.date <= on
+        and (code in event.successors or any(t.to == code for t in event.transfers))
+        for event in lineage.events
+    )
+
+
 _KINDS: tuple[tuple[Any, Any, str, Any, Any, str], ...] = (
     (Task, TaskAgency, "task_id", Task.code, Task.title, "tasks"),
     (Indicator, IndicatorAgency, "indicator_id", Indicator.code, Indicator.text, "indicators"),
@@ -75,6 +86,8 @@ async def assignments(session: AsyncSession, plan: Plan, user: User, on: date) -
     answer = await dashboard.assignments(session, plan, user)
     lineage = await load_lineage(session)
     code = answer.agency.code
+    if not receives(lineage, code, on):  # no predecessor: nothing to inherit, no query
+        return answer
     for item, link, owner, key, title, attribute in _KINDS:
         listed: list[AssignmentItem] = getattr(answer, attribute)
         seen = {(a.code, a.role) for a in listed}

@@ -1,0 +1,119 @@
+"""Cheap staff paths (issue 13, item 4): the statements a staff request sends, through HTTP.
+
+Each test captures the SQL the app's engine runs for one request and checks the part the
+change made cheaper, beside the answer itself: a report page counts the items of all its
+reports in one query (not one per kind), /me/assignments reads the three kinds of plan
+items in one query and asks nothing about predecessors for an agency that has none, and
+a comment is one INSERT of its event (never an UPDATE of it after).
+"""
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import httpx
+from sqlalchemy import event
+
+from tests.factories import signed_in
+from tests.services.test_reporting import make_team, start_report
+
+API = "/api/v1"
+ITEM_TABLES = re.compile(r"\b(task_updates|indicator_values|document_updates)\b")
+LINK_TABLES = re.compile(r"\b(task_agencies|indicator_agencies|document_agencies)\b")
+
+
+@contextmanager
+def statements(app: Any) -> Iterator[list[str]]:
+    """The SQL statements the app's engine sends while the block runs."""
+    sent: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        sent.append(" ".join(statement.split()))
+
+    engine = app.state.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield sent
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+async def test_a_report_page_counts_the_items_of_every_report_in_one_query(
+    client: httpx.AsyncClient, sessionmaker: Any, app: Any
+) -> None:
+    team = await make_team(client, sessionmaker)
+    officer = team["officer"]
+    first = await start_report(client, team)
+    second = await start_report(client, team)
+    task = {"task": "E.1", "status": "in_progress", "percent_complete": 10}
+    value = {"target": "CT-2025-06.1", "value": 55, "as_of": "2026-11-15"}
+    document = {
+        "document": 1,
+        "status": "issued",
+        "issued_number": "06-NQ/TU",
+        "issued_on": "2021-03-26",
+    }
+    for report, kind, body in (
+        (first, "task-updates", task),
+        (second, "task-updates", task),
+        (second, "indicator-values", value),
+        (second, "document-updates", document),
+    ):
+        created = await client.post(
+            f"{API}/reports/{report['id']}/{kind}", headers=officer.headers, json=body
+        )
+        assert created.status_code == 201, created.text
+
+    with statements(app) as sent:
+        page = await client.get(f"{API}/reports?limit=200", headers=officer.headers)
+    assert page.status_code == 200, page.text
+    counts = {r["id"]: r["counts"] for r in page.json()["items"]}
+    assert counts[first["id"]] == {"task_updates": 1, "indicator_values": 0, "document_updates": 0}
+    assert counts[second["id"]] == {
+        "task_updates": 1,
+        "indicator_values": 1,
+        "document_updates": 1,
+    }
+    assert len([s for s in sent if ITEM_TABLES.search(s)]) == 1
+    by_id = {r["id"]: r for r in page.json()["items"]}
+    assert by_id[first["id"]]["allowed_actions"] == ["edit", "comment"]
+    assert by_id[first["id"]]["period"]["code"] == first["period"]["code"]
+
+
+async def test_assignments_read_the_plan_items_once_and_no_predecessors_when_none(
+    client: httpx.AsyncClient, sessionmaker: Any, app: Any
+) -> None:
+    # Sở Y tế of Hải Dương receives nothing from any reorganisation: no predecessor query.
+    officer = await signed_in(client, sessionmaker, role="officer", agency="SYT")
+    with statements(app) as sent:
+        answer = await client.get(f"{API}/me/assignments", headers=officer.headers)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["tasks"] != []
+    assert len([s for s in sent if LINK_TABLES.search(s)]) == 1
+
+    # Hải Phòng's science department carries Sở KH&CN's and Sở TTTT's items: one more.
+    successor = await signed_in(client, sessionmaker, role="officer", agency="HP_SKHCN")
+    with statements(app) as sent:
+        answer = await client.get(f"{API}/me/assignments", headers=successor.headers)
+    assert answer.status_code == 200, answer.text
+    tasks = {(t["code"], t["role"]): t for t in answer.json()["tasks"]}
+    assert tasks[("A.V.3", "lead")]["via_predecessor"] == "STTTT"
+    assert len([s for s in sent if LINK_TABLES.search(s)]) == 4
+
+
+async def test_a_comment_inserts_its_event_once_and_never_updates_it(
+    client: httpx.AsyncClient, sessionmaker: Any, app: Any
+) -> None:
+    team = await make_team(client, sessionmaker)
+    report = await start_report(client, team)
+    url = f"{API}/reports/{report['id']}/comments"
+    with statements(app) as sent:
+        created = await client.post(url, headers=team["officer"].headers, json={"body": "Đã rõ."})
+    assert created.status_code == 201, created.text
+    assert created.json()["to_state"] is None
+    assert created.json()["comment"] == "Đã rõ."
+    events = [s for s in sent if re.search(r"\breport_events\b", s)]
+    assert [s.split()[0] for s in events] == ["INSERT"]
+    listed = await client.get(url, headers=team["officer"].headers)
+    assert [(c["comment"], c["to_state"]) for c in listed.json()["items"]] == [("Đã rõ.", None)]
