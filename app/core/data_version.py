@@ -30,12 +30,14 @@ import time
 from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.core.config import Settings
 
 CHANNEL = "dxplan_data_version"
+_VERSION = text("SELECT version FROM data_version")
 FIRST_RETRY_SECONDS = 0.1
 MAX_RETRY_SECONDS = 5.0
 logger = logging.getLogger("app.data_version")
@@ -67,6 +69,9 @@ class VersionWatcher:
         self._task: asyncio.Task[None] | None = None
         self._stop = asyncio.Event()
         self._lost_logged = False
+        # Version reads shared by concurrent lookups: the one waiting to start, the reader.
+        self._next: asyncio.Future[int] | None = None
+        self._reader: asyncio.Task[None] | None = None
         # Waits before reconnecting: the first, doubling up to the last (reset once connected).
         self.first_retry_seconds = FIRST_RETRY_SECONDS
         self.max_retry_seconds = MAX_RETRY_SECONDS
@@ -97,6 +102,38 @@ class VersionWatcher:
         self.covered = max(self.covered, commits_before)
         if self.version is not None:
             self.version = max(self.version, version)
+
+    async def read_version(self, engine: AsyncEngine) -> int:
+        """The version, read by a read that begins after this call. Concurrent callers share
+        one: the callers that arrive while a read is running wait for the next one, which
+        starts when it ends (at most one read at a time per process, so the lookups after a
+        local commit or during a listener outage do not each take a pooled connection)."""
+        if self._next is None:
+            self._next = asyncio.get_running_loop().create_future()
+            # Marked retrieved: its waiters may all have gone (cancelled requests).
+            self._next.add_done_callback(lambda f: f.cancelled() or f.exception())
+            if self._reader is None:
+                self._reader = asyncio.create_task(self._read_versions(engine))
+        return await asyncio.shield(self._next)
+
+    async def _read_versions(self, engine: AsyncEngine) -> None:
+        try:
+            while (waiting := self._next) is not None:
+                self._next = None
+                commits = self.commits
+                try:
+                    async with engine.connect() as connection:
+                        version = int((await connection.execute(_VERSION)).scalar_one())
+                except Exception as exc:
+                    waiting.set_exception(exc)
+                    continue
+                except BaseException:
+                    waiting.cancel()
+                    raise
+                self.read(commits, version)
+                waiting.set_result(version)
+        finally:
+            self._reader = None
 
     # Local commits.
 

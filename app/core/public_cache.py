@@ -264,13 +264,12 @@ class PublicCacheMiddleware:
         await self.app(inner_scope, receive, capture)
 
     async def _read_version(self, scope: Scope) -> int:
+        engine = scope["app"].state.engine
         watcher = self.cache.versions
-        commits = watcher.commits if watcher is not None else 0
-        async with scope["app"].state.engine.connect() as connection:
-            version = int((await connection.execute(_VERSION)).scalar_one())
         if watcher is not None:
-            watcher.read(commits, version)
-        return version
+            return await watcher.read_version(engine)
+        async with engine.connect() as connection:
+            return int((await connection.execute(_VERSION)).scalar_one())
 
 
 def _cache_control(entry: Entry) -> str:

@@ -328,3 +328,31 @@ async def test_a_hit_answered_before_the_middleware_keeps_what_the_stack_adds(
         "GET", url, content=b"x" * 2_000_000, headers={"Content-Type": "text/plain"}
     )
     assert too_big.status_code == 413  # the body limit still applies
+
+
+async def test_lookups_after_a_local_commit_share_one_version_read(
+    client: httpx.AsyncClient, sessionmaker: Any
+) -> None:
+    """After a commit through this process, lookups read the version (read your own writes);
+    those that arrive together share one read instead of taking a pooled connection each."""
+    from sqlalchemy import event
+
+    url = f"{API}/sections?limit=3"
+    await client.get(url)
+    engine = client._transport.app.state.engine  # type: ignore[attr-defined]
+    reads: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if "FROM data_version" in statement:
+            reads.append(statement)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", count)
+    try:
+        async with sessionmaker() as session, session.begin():  # a local commit, no bump
+            await session.execute(text("UPDATE users SET full_name = full_name WHERE false"))
+        answers = await asyncio.gather(*(client.get(url) for _ in range(20)))
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", count)
+    assert {a.status_code for a in answers} == {200}
+    assert len({a.content for a in answers}) == 1
+    assert 1 <= len(reads) <= 2, reads
