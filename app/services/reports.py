@@ -107,23 +107,23 @@ async def read_reports(
         key = policy.situation(actor, report, period)
         if key not in allowed:
             allowed[key] = report_actions(report, period, actor)
-        reads.append(
-            ReportRead.model_construct(
-                id=report.id,
-                period=ItemRef.model_construct(code=period.code, title=period.title),
-                period_id=report.period_id,
-                agency=agency_ref(agency),
-                state=report.state,
-                version=report.version,
-                late=is_late(report, period),
-                submitted_at=report.submitted_at,
-                approved_at=report.approved_at,
-                created_at=report.created_at,
-                updated_at=report.updated_at,
-                counts=counts[report.id or 0],
-                allowed_actions=list(allowed[key]),
-            )
-        )
+        # Column values as stored (the table's constraints hold what the schema requires).
+        fields: dict[str, Any] = {
+            "id": report.id,
+            "period": ItemRef.model_construct(code=period.code, title=period.title),
+            "period_id": report.period_id,
+            "agency": agency_ref(agency),
+            "state": report.state,
+            "version": report.version,
+            "late": is_late(report, period),
+            "submitted_at": report.submitted_at,
+            "approved_at": report.approved_at,
+            "created_at": report.created_at,
+            "updated_at": report.updated_at,
+            "counts": counts[report.id or 0],
+            "allowed_actions": list(allowed[key]),
+        }
+        reads.append(ReportRead.model_construct(**fields))
     return reads
 
 
