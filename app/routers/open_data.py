@@ -30,6 +30,9 @@ FileName = Literal[
 
 class OpenDataFile(BaseModel):
     dataset: str = Field(examples=["tasks"])
+    plan: str = Field(
+        description="The plan the rows belong to (`plan=`).", examples=["2358/KH-UBND"]
+    )
     licence: str = Field(examples=["CC BY 4.0 (https://creativecommons.org/licenses/by/4.0/)"])
     source: str = Field(examples=["UBND tỉnh Hải Dương, Kế hoạch 2358/KH-UBND"])
     generated_at: str = Field(
@@ -112,6 +115,11 @@ def header_text(value: str) -> str:
                     "description": "When the file was generated, ISO 8601 at +07:00.",
                     "schema": {"type": "string", "format": "date-time"},
                 },
+                "X-Plan": {
+                    "description": "`plan`, the code of the plan the rows belong to; RFC 8187 "
+                    "ext-value when not ASCII.",
+                    "schema": {"type": "string"},
+                },
             },
             "content": {
                 "text/csv": {
@@ -141,6 +149,7 @@ async def open_data_file(
         "X-Licence": header_text(settings.open_data_licence),
         "X-Source": header_text(settings.open_data_source),
         "X-Generated-At": generated_at,
+        "X-Plan": header_text(plan.code),
         "Content-Disposition": f'inline; filename="{file}"',
     }
     if fmt == "csv":
@@ -148,6 +157,7 @@ async def open_data_file(
         return Response(body, media_type="text/csv; charset=utf-8", headers=headers)
     document = OpenDataFile(
         dataset=dataset,
+        plan=plan.code,
         licence=settings.open_data_licence,
         source=settings.open_data_source,
         generated_at=generated_at,

@@ -222,11 +222,14 @@ async def test_dashboard_and_open_data_count_their_own_plan(api: httpx.AsyncClie
     assert "TN_BQL_KYLAN" not in str(default)
     tasks = await ok(api, "/open-data/tasks.json", params=B)
     assert [row["code"] for row in tasks["items"]] == ["A.I.1", "A.I.2"]
+    assert tasks["plan"] == OTHER
+    assert (await ok(api, "/open-data/tasks.json"))["plan"] == DEFAULT
     assert MARKER not in str(await ok(api, "/open-data/tasks.json"))
     indicators = await ok(api, "/open-data/indicators.json", params=B)
     assert {row["indicator"] for row in indicators["items"]} == {"CT-2025-01"}
     csv = await api.get(f"{API}/open-data/documents.csv", params=B)
     assert csv.status_code == 200 and csv.text.count("\r\n") == 2 and MARKER in csv.text
+    assert csv.headers["x-plan"] == OTHER
 
 
 async def test_agencies_and_periods_are_read_per_plan(api: httpx.AsyncClient) -> None:
