@@ -223,15 +223,24 @@ def cmd_users_list(args: argparse.Namespace) -> None:
 
 
 def cmd_remind(args: argparse.Namespace) -> None:
-    """Create the due-soon and overdue reminders; safe to run every hour (no duplicates)."""
+    """Create the due-soon and overdue reminders, and log for the sync feed the plan items
+    whose responsible agencies changed because a reorganisation took effect; safe to run
+    every hour (no duplicates)."""
     from datetime import datetime
 
     from app.schemas.common import VIETNAM
     from app.services.notifications import create_reminders
+    from app.services.responsibility_changes import log_events_taking_effect
 
     settings = _settings_with_database()
     today = args.today or datetime.now(VIETNAM).date()
-    _print_json(asyncio.run(_with_session(settings, lambda s: create_reminders(s, today))))
+
+    async def remind(session: AsyncSession) -> dict[str, object]:
+        created: dict[str, object] = dict(await create_reminders(session, today))
+        created["reorganisations"] = await log_events_taking_effect(session, today)
+        return created
+
+    _print_json(asyncio.run(_with_session(settings, remind)))
 
 
 def cmd_webhooks_deliver(_: argparse.Namespace) -> None:

@@ -51,6 +51,9 @@ class Reorganisation(SQLModel, table=True):
     level_targets: list[dict[str, Any]] = jsonb_list()
     origin: str = Field(default="file", max_length=8)
     version: int = 1
+    # The day the plan items whose `responsible` the event changes were logged for the sync
+    # feed (app.services.responsibility_changes); None while its date has not been seen come.
+    effect_logged_on: dt.date | None = None
     created_at: Timestamp = created_at()
     updated_at: Timestamp = updated_at()
 

@@ -21,7 +21,7 @@ from app.services.ended_agencies import today_in_vietnam
 from app.services.lineage import read_lineage
 from app.services.reorganisation_data import ReorganisationFile
 from app.services.reorganisations import NEW_AGENCY_SORT_BASE, refresh_validity
-from app.services.responsibility_changes import log_responsibility_changes
+from app.services.responsibility_changes import log_responsibility_changes, mark_logged
 from app.services.seed import SeedReport, _sync_links, _upsert
 
 
@@ -135,9 +135,11 @@ async def load_reorganisations(
 
     if changed := await refresh_validity(session):
         report.updated["agencies"] += changed
-    await log_responsibility_changes(
-        session, graph_before, await read_lineage(session), today_in_vietnam()
-    )
+    today = today_in_vietnam()
+    await log_responsibility_changes(session, graph_before, await read_lineage(session), today)
+    # Events dated after today are not logged yet; the others keep their mark (a new one is
+    # logged, perhaps again, by the next `dxplan remind`).
+    await mark_logged(session, None, today)
     listed = {e.code for e in data.events}
     stale = sorted(code for code, e in stored.items() if code not in listed and e.origin == "file")
     if stale:

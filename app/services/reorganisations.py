@@ -55,7 +55,7 @@ from app.services import audit
 from app.services.common import agency_ref
 from app.services.ended_agencies import today_in_vietnam
 from app.services.lineage import read_lineage
-from app.services.responsibility_changes import log_responsibility_changes
+from app.services.responsibility_changes import log_responsibility_changes, mark_logged
 from app.services.search_index import index_text
 
 NEW_AGENCY_SORT_BASE = 10_000  # after every plan's agencies, in the order events bring them
@@ -510,9 +510,9 @@ async def create_event(
         raise ConflictError("conflict.agency_exists", codes=codes) from exc
     await _write_links(session, event.id or 0, fields, list(new_codes))
     await refresh_validity(session)
-    await log_responsibility_changes(
-        session, graph_before, await read_lineage(session), today or today_in_vietnam()
-    )
+    on = today or today_in_vietnam()
+    await log_responsibility_changes(session, graph_before, await read_lineage(session), on)
+    await mark_logged(session, event.id, on)  # the write covered the whole new event
     await session.refresh(event)
     await audit.record(
         session,
@@ -538,6 +538,7 @@ async def update_event(
     check_if_match(if_match, event_etag(event))
     before = await _snapshot(session, event)
     graph_before = await read_lineage(session)
+    was_logged = event.effect_logged_on is not None
     current = ReorganisationRead.model_validate(before)
     fields: dict[str, Any] = {
         "date": current.date,
@@ -584,9 +585,11 @@ async def update_event(
     await session.flush()
     await _write_links(session, event.id or 0, fields, introduced)
     await refresh_validity(session)
-    await log_responsibility_changes(
-        session, graph_before, await read_lineage(session), today or today_in_vietnam()
-    )
+    on = today or today_in_vietnam()
+    await log_responsibility_changes(session, graph_before, await read_lineage(session), on)
+    # Logged when it was before (the write logged what the correction changed); an event
+    # whose day came unlogged stays so for `dxplan remind`.
+    await mark_logged(session, event.id, on, logged=was_logged)
     await session.refresh(event)
     await audit.record(
         session,

@@ -11,12 +11,14 @@ them, with whatever it records for the item (its plan), in the write's transacti
 indicator is touched too when what its targets answer about a level that ended
 (``level_succession``, hence attainment, app.services.level_succession) differs on today.
 
-What this cannot see: an event dated after today changes nothing today, and nothing is
-written on the day it takes effect, so a phone learns the new responsible agency only when
-something else logs the item again, or by reading the item (README "Sync").
+An event dated after today changes nothing today. Its day is logged by ``dxplan remind``
+(run hourly from cron): ``log_events_taking_effect`` finds the events whose date has come
+and whose effect is not logged yet (``reorganisations.effect_logged_on``), and logs every item
+whose responsibility on today differs from the day before the earliest of them. Until that
+run, a phone keeps the day-before answer (README "Sync").
 """
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import select, text
@@ -37,7 +39,7 @@ from app.models import (
     TaskAgency,
 )
 from app.services import level_succession
-from app.services.lineage import Lineage
+from app.services.lineage import Lineage, read_lineage
 
 # (entity, item table, its key column, link table, the link's owner column)
 _KINDS: tuple[tuple[str, Any, Any, Any, str], ...] = (
@@ -84,10 +86,16 @@ async def _judged_differently(
 
 
 async def log_responsibility_changes(
-    session: AsyncSession, before: Lineage, after: Lineage, on: date
+    session: AsyncSession,
+    before: Lineage,
+    after: Lineage,
+    on: date,
+    before_on: date | None = None,
 ) -> dict[str, int]:
     """Touch every plan item whose lead or coordinating agencies resolve differently on
-    ``on`` under ``after`` than under ``before``; return how many, per entity."""
+    ``on`` under ``after`` than on ``before_on`` (default ``on``) under ``before``; return
+    how many, per entity."""
+    then = before_on or on
     named_by_transfers = _transfer_items(before, after)
     memo: dict[tuple[str, str | None], bool] = {}
 
@@ -99,11 +107,11 @@ async def log_responsibility_changes(
             if known != (True, True):
                 memo[key] = known[0] != known[1]
             else:
-                old = before.resolve(code, on, key[1]).model_dump()
+                old = before.resolve(code, then, key[1]).model_dump()
                 memo[key] = old != after.resolve(code, on, key[1]).model_dump()
         return memo[key]
 
-    judged = await _judged_differently(session, before, on, after, on)
+    judged = await _judged_differently(session, before, then, after, on)
     touched: dict[str, int] = {}
     for entity, item, key, link, owner in _KINDS:
         rows = await session.execute(
@@ -123,3 +131,55 @@ async def log_responsibility_changes(
             )
             touched[entity] = len(ids)
     return touched
+
+
+_FUTURE_UNLOGGED = text(
+    "UPDATE reorganisations SET effect_logged_on = NULL"
+    " WHERE date > :today AND effect_logged_on IS NOT NULL"
+)
+
+
+async def mark_logged(
+    session: AsyncSession, event_id: int | None, today: date, logged: bool = True
+) -> None:
+    """After a write that logged what it changed on ``today``: the written event's effect is
+    logged when its date has come and ``logged`` (its whole effect was logged before, or the
+    write itself covered it: a new event); no event dated after today is (raw SQL: the
+    event's version and ``updated_at`` stay)."""
+    if event_id is not None:
+        await session.execute(
+            text(
+                "UPDATE reorganisations SET effect_logged_on = CASE"
+                " WHEN CAST(:logged AS boolean) AND date <= :today THEN CAST(:today AS date)"
+                " END WHERE id = :id"
+            ),
+            {"id": event_id, "today": today, "logged": logged},
+        )
+    await session.execute(_FUTURE_UNLOGGED, {"today": today})
+
+
+async def log_events_taking_effect(session: AsyncSession, today: date) -> dict[str, Any]:
+    """Log the plan items whose `responsible` changed because events took effect on or
+    before ``today`` since their effect was last logged: every item whose responsibility
+    on ``today`` differs from the day before the earliest such event. Idempotent: those
+    events are marked, a second run logs nothing. For ``dxplan remind``."""
+    await session.execute(_FUTURE_UNLOGGED, {"today": today})
+    pending = (
+        await session.execute(
+            text(
+                "SELECT id, code, date FROM reorganisations"
+                " WHERE effect_logged_on IS NULL AND date <= :today ORDER BY date, id FOR UPDATE"
+            ),
+            {"today": today},
+        )
+    ).all()
+    if not pending:
+        return {"events": [], "logged": {}}
+    graph = await read_lineage(session)
+    since = min(row.date for row in pending) - timedelta(days=1)
+    logged = await log_responsibility_changes(session, graph, graph, today, before_on=since)
+    await session.execute(
+        text("UPDATE reorganisations SET effect_logged_on = :today WHERE id = ANY(:ids)"),
+        {"today": today, "ids": [row.id for row in pending]},
+    )
+    return {"events": [row.code for row in pending], "logged": logged}

@@ -303,9 +303,13 @@ def test_remind_command_is_safe_to_repeat(
 ) -> None:
     main(["remind", "--today", "2026-11-30"])
     first = json.loads(capsys.readouterr().out)
-    assert set(first) == {"due_soon", "overdue"}
-    assert all(isinstance(n, int) and n >= 0 for n in first.values())
+    assert set(first) == {"due_soon", "overdue", "reorganisations"}
+    assert all(isinstance(first[k], int) and first[k] >= 0 for k in ("due_soon", "overdue"))
     main(["remind", "--today", "2026-11-30"])
-    assert json.loads(capsys.readouterr().out) == {"due_soon": 0, "overdue": 0}
+    assert json.loads(capsys.readouterr().out) == {
+        "due_soon": 0,
+        "overdue": 0,
+        "reorganisations": {"events": [], "logged": {}},  # test_reorganisation_sync.py
+    }
     with pytest.raises(SystemExit):
         main(["remind", "--today", "30/11/2026"])
