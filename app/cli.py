@@ -58,7 +58,7 @@ async def run_seed(
     from app.services.reorganisation_data import reorganisations_beside
     from app.services.reorganisation_seed import load_reorganisations
     from app.services.seed import load_plan
-    from app.services.successor_periods import sync_plan_periods
+    from app.services.successor_periods import sync_every_plan
 
     data = read_plan_file(path or DEFAULT_PLAN_FILE)
     # The reorganisations file beside the plan (plan_X.json: reorganisations_X.json), if any.
@@ -70,8 +70,9 @@ async def run_seed(
             kept = []
             if reorganisations is not None:
                 kept = await load_reorganisations(session, reorganisations, report)
-                # The events just loaded decide who the open and planned periods ask.
-                await sync_plan_periods(session, data.plan.code)
+                # The events just loaded decide who the open and planned periods of every
+                # plan ask.
+                await sync_every_plan(session)
             result = report.as_dict()
             if kept:  # recorded or corrected through the API: the file does not overwrite them
                 result["kept"] = {"reorganisations": kept}

@@ -141,7 +141,11 @@ async def sync_annual_agencies(session: AsyncSession, plan: Plan) -> tuple[int, 
     return added, removed
 
 
-async def sync_plan_periods(session: AsyncSession, plan_code: str) -> tuple[int, int]:
-    """``sync_annual_agencies`` for the plan of this code (the seed, after loading events)."""
-    plan = (await session.execute(select(Plan).where(col(Plan.code) == plan_code))).scalar_one()
-    return await sync_annual_agencies(session, plan)
+async def sync_every_plan(session: AsyncSession) -> tuple[int, int]:
+    """``sync_annual_agencies`` for every plan (the seed, after loading events: the
+    reorganisations are shared by every plan, whichever plan's file brought them)."""
+    added = removed = 0
+    for plan in (await session.execute(select(Plan).order_by(col(Plan.id)))).scalars():
+        plus, minus = await sync_annual_agencies(session, plan)
+        added, removed = added + plus, removed + minus
+    return added, removed

@@ -360,3 +360,34 @@ def test_every_plan_scoped_operation_takes_the_plan(two: Any) -> None:
             if (path, method) in scoped:
                 assert {"404", "422"} <= set(operation["responses"]), (method, path)
                 assert "plan_not_found" in operation["responses"]["404"]["description"]
+
+
+ASKED_2026 = text(
+    "SELECT a.code FROM period_agencies pa JOIN agencies a ON a.id = pa.agency_id"
+    " JOIN reporting_periods p ON p.id = pa.period_id JOIN plans pl ON pl.id = p.plan_id"
+    " WHERE p.code = 'annual-2026' AND pl.code = :plan ORDER BY a.code"
+)
+
+
+async def _asked_2026(url: str, plan: str) -> list[str]:
+    engine = db.owner_engine(url)
+    try:
+        async with engine.connect() as conn:
+            return list((await conn.execute(ASKED_2026, {"plan": plan})).scalars())
+    finally:
+        await engine.dispose()
+
+
+def test_events_loaded_later_move_every_plans_periods(server_url: str) -> None:
+    """The second plan loaded first, then plan 2358 with its reorganisations: the events
+    (shared by every plan) also decide whom the second plan's open and planned periods ask."""
+    url = db.create_database(server_url, prefix="dxplan_plans_order")
+    try:
+        settings = db.settings_for(url)
+        upgrade(settings)
+        asyncio.run(run_seed(settings, FIXTURE))
+        assert asyncio.run(_asked_2026(url, OTHER)) == ["STTTT", "TN_BQL_KYLAN"]
+        asyncio.run(run_seed(settings, None))
+        assert asyncio.run(_asked_2026(url, OTHER)) == ["HP_SKHCN", "TN_BQL_KYLAN"]
+    finally:
+        db.drop_database(server_url, url)
