@@ -36,6 +36,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 
 from prometheus_client import Counter
@@ -94,6 +95,11 @@ def _entry(version: int, start: Message, body: bytes) -> Entry:
         etag=etag,
         not_modified=[(n, v) for n, v in headers if n not in _NOT_MODIFIED_DROPS],
     )
+
+
+# Header values repeat: each is judged once (bounded, for clients that vary them).
+_language = lru_cache(maxsize=256)(negotiate)
+_gzip = lru_cache(maxsize=256)(accepts_gzip)
 
 
 def _today() -> date:
@@ -155,8 +161,8 @@ class PublicCache:
         key = (
             scope["path"],
             scope["query_string"],
-            negotiate(language),
-            accepts_gzip(encoding),
+            _language(language),
+            _gzip(encoding),
             _today(),
         )
         return Lookup(key, if_none_match, request_id, scope["method"] == "HEAD")
