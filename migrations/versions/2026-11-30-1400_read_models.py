@@ -91,10 +91,72 @@ FUNCTIONS = [
     END;
     $$
     """,
-    # A report's move into or out of "approved", or a new approval time or period.
+    # An approval adds the report's items to what is public (none of them was): each becomes
+    # the newest of its task and year, or of its target and scope, where it is newer than the
+    # row there (the same orders as above). No recomputation of the tasks' whole history, so
+    # the chain lock is held briefly however long the history.
+    f"""
+    CREATE FUNCTION read_models_add_report(report bigint) RETURNS void
+    LANGUAGE plpgsql AS $$
+    BEGIN
+        PERFORM pg_advisory_xact_lock({CHAIN_LOCK});
+        INSERT INTO task_progress_latest AS t (task_id, year, task_update_id, status,
+            percent_complete, public_summary, period_id, cutoff_date, approved_at)
+        SELECT u.task_id, p.year, u.id, u.status, u.percent_complete, u.public_summary, p.id,
+            p.cutoff_date, r.approved_at
+        FROM task_updates u
+        JOIN reports r ON r.id = u.report_id
+        JOIN reporting_periods p ON p.id = r.period_id
+        WHERE u.report_id = report AND r.state = 'approved' AND u.review_state IS NULL
+        ON CONFLICT (task_id, year) DO UPDATE SET task_update_id = excluded.task_update_id,
+            status = excluded.status, percent_complete = excluded.percent_complete,
+            public_summary = excluded.public_summary, period_id = excluded.period_id,
+            cutoff_date = excluded.cutoff_date, approved_at = excluded.approved_at
+        WHERE excluded.cutoff_date > t.cutoff_date
+            OR (excluded.cutoff_date = t.cutoff_date AND (
+                (excluded.approved_at IS NULL AND t.approved_at IS NOT NULL)
+                OR excluded.approved_at > t.approved_at
+                OR (excluded.approved_at IS NOT DISTINCT FROM t.approved_at
+                    AND excluded.task_update_id > t.task_update_id)));
+        WITH c AS (
+            SELECT DISTINCT ON (v.target_id, coalesce(v.level, ''),
+                    coalesce(v.district_agency_id, 0))
+                v.id, v.target_id, v.level, v.district_agency_id, v.value, v.achieved, v.as_of,
+                v.provenance, v.source, r.period_id
+            FROM indicator_values v
+            JOIN reports r ON r.id = v.report_id
+            WHERE v.report_id = report AND r.state = 'approved' AND v.review_state IS NULL
+            ORDER BY v.target_id, coalesce(v.level, ''), coalesce(v.district_agency_id, 0),
+                v.as_of DESC, v.id DESC
+        ), older AS (
+            DELETE FROM indicator_value_latest l USING c
+            WHERE l.target_id = c.target_id AND l.level IS NOT DISTINCT FROM c.level
+                AND l.district_agency_id IS NOT DISTINCT FROM c.district_agency_id
+                AND (l.as_of, l.indicator_value_id) < (c.as_of, c.id)
+        )
+        INSERT INTO indicator_value_latest (indicator_value_id, target_id, level,
+            district_agency_id, value, achieved, as_of, provenance, source, period_id)
+        SELECT c.id, c.target_id, c.level, c.district_agency_id, c.value, c.achieved, c.as_of,
+            c.provenance, c.source, c.period_id
+        FROM c
+        WHERE NOT EXISTS (
+            SELECT 1 FROM indicator_value_latest l
+            WHERE l.target_id = c.target_id AND l.level IS NOT DISTINCT FROM c.level
+                AND l.district_agency_id IS NOT DISTINCT FROM c.district_agency_id
+                AND (l.as_of, l.indicator_value_id) >= (c.as_of, c.id));
+    END;
+    $$
+    """,
+    # A report's move into or out of "approved", or a new approval time or period: an
+    # approval adds (above), anything else recomputes the report's tasks and targets.
     """
     CREATE FUNCTION read_models_report_changed() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
+        IF NEW.state = 'approved' AND OLD.state <> 'approved'
+                AND OLD.period_id = NEW.period_id THEN
+            PERFORM read_models_add_report(NEW.id);
+            RETURN NULL;
+        END IF;
         PERFORM refresh_task_progress_latest(
             ARRAY(SELECT task_id FROM task_updates WHERE report_id = NEW.id));
         PERFORM refresh_indicator_value_latest(
@@ -317,6 +379,7 @@ def downgrade() -> None:
         "read_models_item_changed()",
         "read_models_period_changed()",
         "read_models_report_changed()",
+        "read_models_add_report(bigint)",
         "rebuild_read_models()",
         "refresh_indicator_value_latest(bigint[])",
         "refresh_task_progress_latest(bigint[])",

@@ -240,6 +240,23 @@ async def test_read_models_follow_every_public_write(
     await desk.move(r2024, "approve")
     await check(client, sessionmaker, reader)
 
+    # Within one year: an earlier cut-off approved later does not replace the row, a later
+    # cut-off does (and the same for a value of the same level and district).
+    early = await desk.period(["STTTT"], "2025-06-01", "2025-05-15")
+    late = await desk.period(["STTTT"], "2025-12-20", "2025-12-10")
+    for period, percent, as_of in ((early, 10, "2025-05-01"), (late, 70, "2025-12-05")):
+        url, _, _ = await desk.report(
+            period,
+            [progress_row("A.V.3", percent)],
+            [value_row("CT-2025-12.2", percent, as_of, level="district", district="TPHD")],
+        )
+        await desk.move(url, "approve")
+        await check(client, sessionmaker, reader)
+    async with sessionmaker() as session:
+        task_id = await _task_id(session, "A.V.3")
+        latest = (await latest_task_progress(session, [task_id]))[task_id]
+    assert [(p.period_year, p.percent_complete) for p in latest] == [(2025, 70), (2024, 100)]
+
     # A report returned (not public), corrected, approved: it supersedes the older ones.
     r2026, updates_2026, values_2026 = await desk.report(
         p2026,
@@ -258,7 +275,7 @@ async def test_read_models_follow_every_public_write(
         latest = await latest_task_progress(session, [await _task_id(session, "A.V.3")])
     assert [(p.period_year, p.percent_complete) for p in next(iter(latest.values()))] == [
         (2026, 20),
-        (2025, 60),
+        (2025, 70),
         (2024, 100),
     ]
 
