@@ -120,7 +120,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.engine = engine
     versions: VersionWatcher = app.state.data_version
     versions.watch_commits(engine)
-    versions.start()
+    if settings.public_cache_entries:  # nothing to keep fresh without the cache
+        versions.start()
     app.state.sessionmaker = make_sessionmaker(engine, exact_total_limit=settings.exact_total_limit)
     stop = asyncio.Event()
     worker = (
