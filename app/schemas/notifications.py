@@ -20,6 +20,11 @@ class NotificationRead(BaseModel):
     period_id: int | None = Field(
         description="The reporting period concerned, if any.", examples=[7]
     )
+    plan: str | None = Field(
+        description="The code of the plan that period (or the report's) belongs to: pass it "
+        "as `plan=` to read them (null when the notice concerns neither).",
+        examples=["2358/KH-UBND"],
+    )
     created_at: LocalDateTime
     read_at: LocalDateTime | None = Field(
         description="When it was marked read; null if unread.", examples=[None]

@@ -14,7 +14,7 @@ from sqlmodel import col
 from app.core.errors import NotFoundError
 from app.core.i18n import Lang
 from app.core.pagination import SortKey
-from app.models import Notification, PeriodAgency, Report, ReportingPeriod, User
+from app.models import Notification, PeriodAgency, Plan, Report, ReportingPeriod, User
 from app.schemas.notifications import NotificationPage, NotificationRead
 from app.services import audit
 from app.services.common import fetch_page
@@ -112,13 +112,14 @@ async def notify_agency(
     return len(await _insert(session, rows)) if rows else 0
 
 
-def notification_read(row: Notification, lang: Lang) -> NotificationRead:
+def notification_read(row: Notification, lang: Lang, plan: str | None = None) -> NotificationRead:
     return NotificationRead(
         id=row.id or 0,
         kind=row.kind,
         message=row.message_en if lang == "en" else row.message_vi,
         report_id=row.report_id,
         period_id=row.period_id,
+        plan=plan,
         created_at=row.created_at,
         read_at=row.read_at,
     )
@@ -137,7 +138,21 @@ async def list_notifications(
     a report the user may no longer see (moved to another agency, role changed) is left
     out, like everything about that report."""
     about = col(Notification.report_id)
-    stmt = select(Notification).where(
+    period_id = func.coalesce(
+        col(Notification.period_id),
+        select(col(Report.period_id))
+        .where(col(Report.id) == about)
+        .correlate(Notification)
+        .scalar_subquery(),
+    )
+    plan = (
+        select(col(Plan.code))
+        .join(ReportingPeriod, col(ReportingPeriod.plan_id) == col(Plan.id))
+        .where(col(ReportingPeriod.id) == period_id)
+        .correlate(Notification)
+        .scalar_subquery()
+    )
+    stmt = select(Notification, plan).where(
         col(Notification.user_id) == user.id,
         or_(about.is_(None), report_visible(user, about)),
     )
@@ -157,7 +172,7 @@ async def list_notifications(
         grows=True,
     )
     return NotificationPage(
-        items=[notification_read(r[0], lang) for r in rows],
+        items=[notification_read(r[0], lang, r[1]) for r in rows],
         total=total,
         total_exact=total.exact,
         next_cursor=next_cursor,

@@ -312,6 +312,12 @@ async def test_a_report_belongs_to_the_plan_of_its_period(api: httpx.AsyncClient
     assert report.json()["id"] not in [r["id"] for r in queue["items"]]
     mine = await ok(api, "/me/assignments", params=B, headers=officer.headers)
     assert "A.I.2" in str(mine) and "E.1" not in str(mine)
+    # Notices name the plan their period or report belongs to (titles may repeat).
+    notices = (await ok(api, "/me/notifications", headers=officer.headers))["items"]
+    assert {(n["kind"], n["plan"]) for n in notices} == {
+        ("period_opened", OTHER),
+        ("report_approved", OTHER),
+    }
 
 
 async def test_the_sync_feed_serves_its_own_plan(api: httpx.AsyncClient, two: Any) -> None:
