@@ -58,7 +58,21 @@ SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 PLAN_CODE_PATTERN = r"^[0-9A-Za-zĐđ][0-9A-Za-zĐđ./_-]*$"
 
 
+_PLANS = "dxplan_plans"  # app.state: {plan code: (data version, plan as read)}
+
+
+def _pushed_version(request: Request) -> int | None:
+    """The data version this process last heard pushed (app.core.data_version), while its
+    listener is connected and checked; else None."""
+    versions = getattr(request.app.state, "data_version", None)
+    if versions is None or not versions.listening:
+        return None
+    version: int | None = versions.version
+    return version
+
+
 async def get_current_plan(
+    request: Request,
     session: SessionDep,
     settings: SettingsDep,
     plan: Annotated[
@@ -74,11 +88,26 @@ async def get_current_plan(
     ] = None,
 ) -> Plan:
     """The plan a request is about: `?plan=<code>`, else the configured one. Every route
-    that names CurrentPlan takes the parameter and scopes what it reads and writes to it."""
+    that names CurrentPlan takes the parameter and scopes what it reads and writes to it.
+
+    Kept per process while the data version pushed to it stands (a plan is public data: a
+    change to it, made only by `dxplan seed`, bumps the version and reaches every process
+    as a notification), so a request does not read the plan again; read as before while the
+    version is not known. Read-only: no route changes a plan."""
     code = plan or settings.plan_code
+    version = _pushed_version(request)
+    cache: dict[str, tuple[int, Plan]] = getattr(request.app.state, _PLANS, None) or {}
+    cached = cache.get(code)
+    if version is not None and cached is not None and cached[0] == version:
+        return cached[1]
     row = (await session.execute(select(Plan).where(col(Plan.code) == code))).scalar()
     if row is None:
         raise PlanNotFoundError(code)
+    # Detached, with every column loaded: a rollback of this session (any error answer)
+    # expires what the session holds, and the plan may serve other requests after it.
+    session.expunge(row)
+    if version is not None:  # read after the version was heard: as new as it, or newer
+        setattr(request.app.state, _PLANS, {**cache, code: (version, row)})
     return row
 
 

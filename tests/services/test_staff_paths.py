@@ -4,14 +4,18 @@ Each test captures the SQL the app's engine runs for one request and checks the 
 change made cheaper, beside the answer itself: a report page counts the items of all its
 reports in one query (not one per kind), /me/assignments reads the three kinds of plan
 items in one query and asks nothing about predecessors for an agency that has none, and
-a comment is one INSERT of its event (never an UPDATE of it after).
+a comment is one INSERT of its event (never an UPDATE of it after), and the plan a
+request names is read again only when the pushed data version moves.
 """
 
+import asyncio
 import re
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import asyncpg  # type: ignore[import-untyped]
 import httpx
 from sqlalchemy import event
 
@@ -21,6 +25,8 @@ from tests.services.test_reporting import make_team, start_report
 API = "/api/v1"
 ITEM_TABLES = re.compile(r"\b(task_updates|indicator_values|document_updates)\b")
 LINK_TABLES = re.compile(r"\b(task_agencies|indicator_agencies|document_agencies)\b")
+PLAN_READ = re.compile(r"\bFROM plans\b")
+PLAN = "2358/KH-UBND"
 
 
 @contextmanager
@@ -117,3 +123,51 @@ async def test_a_comment_inserts_its_event_once_and_never_updates_it(
     assert [s.split()[0] for s in events] == ["INSERT"]
     listed = await client.get(url, headers=team["officer"].headers)
     assert [(c["comment"], c["to_state"]) for c in listed.json()["items"]] == [("Đã rõ.", None)]
+
+
+async def test_the_plan_is_read_once_while_the_pushed_data_version_stands(
+    client: httpx.AsyncClient, sessionmaker: Any, app: Any, database_url: str
+) -> None:
+    versions = app.state.data_version
+    await _eventually(lambda: versions.listening)
+    reviewer = await signed_in(client, sessionmaker, role="reviewer", agency="STTTT")
+    assert (await client.get(f"{API}/reports", headers=reviewer.headers)).status_code == 200
+    with statements(app) as sent:
+        page = await client.get(f"{API}/reports", headers=reviewer.headers)
+    assert page.status_code == 200, page.text
+    assert [s for s in sent if PLAN_READ.search(s)] == []
+    # A change to the plan (only `dxplan seed` makes one) bumps the version: read again.
+    heard = versions.version
+    connection = await asyncpg.connect(database_url.replace("+asyncpg", ""))
+    try:
+        title = await connection.fetchval("SELECT title FROM plans WHERE code = $1", PLAN)
+        await connection.execute("UPDATE plans SET title = $1 WHERE code = $2", "Sửa", PLAN)
+        try:
+            await _eventually(lambda: versions.listening and versions.version != heard)
+            # The first request to read it again is refused, and rolls its session back:
+            # the plan it read still serves the next requests.
+            with statements(app) as sent:
+                refused = await client.post(
+                    f"{API}/reports", headers=reviewer.headers, json={"period_id": 1}
+                )
+            assert refused.status_code == 403, refused.text
+            assert len([s for s in sent if PLAN_READ.search(s)]) == 1
+            with statements(app) as sent:
+                plan = await client.get(f"{API}/plan")
+                page = await client.get(f"{API}/reports", headers=reviewer.headers)
+            assert plan.status_code == 200, plan.text
+            assert plan.json()["title"] == "Sửa"
+            assert page.status_code == 200, page.text
+            assert [s for s in sent if PLAN_READ.search(s)] == []
+        finally:
+            await connection.execute("UPDATE plans SET title = $1 WHERE code = $2", title, PLAN)
+    finally:
+        await connection.close()
+
+
+async def _eventually(check: Callable[[], bool], within: float = 10.0) -> None:
+    """Wait until ``check`` holds (a notification: milliseconds; room for a loaded machine)."""
+    started = time.monotonic()
+    while not check():
+        assert time.monotonic() - started < within, f"not within {within} s"
+        await asyncio.sleep(0.02)
