@@ -585,6 +585,74 @@ def _finish(app: FastAPI, schema: dict[str, Any]) -> None:
     schema["info"]["description"] = schema["info"].get("description", "") + SECURITY_NOTE
 
 
+# PostgreSQL text cannot hold NUL, so the app refuses it in every string it reads
+# (app.core.hygiene, 422 nul_character); the contract says so on every free-text string.
+NUL_FREE_PATTERN = "^[^\\x00]*$"
+_SCHEMA_LISTS = ("anyOf", "oneOf", "allOf", "prefixItems")
+_SCHEMA_VALUES = ("items", "additionalProperties", "not", "propertyNames")
+_SCHEMA_MAPS = ("properties", "$defs", "patternProperties")
+# Keywords under which a string already names what it admits, or holds bytes, not text.
+_STRING_BOUNDED = ("pattern", "enum", "const", "format", "contentMediaType", "contentEncoding")
+
+
+def _forbid_nul(schema: Any) -> None:
+    """Adds the NUL-free pattern to every free-text string in ``schema`` (walked with a
+    stack): strings with a pattern, enum, const or format already say what they admit."""
+    stack = [schema]
+    while stack:
+        node = stack.pop()
+        if not isinstance(node, dict):
+            continue
+        kind = node.get("type")
+        is_string = kind == "string" or (isinstance(kind, list) and "string" in kind)
+        if is_string and not any(key in node for key in _STRING_BOUNDED):
+            node["pattern"] = NUL_FREE_PATTERN
+        stack.extend(sub for key in _SCHEMA_LISTS for sub in node.get(key, ()))
+        stack.extend(node[key] for key in _SCHEMA_VALUES if key in node)
+        stack.extend(sub for key in _SCHEMA_MAPS for sub in node.get(key, {}).values())
+
+
+def _require_if_match(parameter: dict[str, Any]) -> None:
+    """If-Match on an operation that answers 428 without it is a required header."""
+    parameter["required"] = True
+    schema = parameter.get("schema", {})
+    variants = [v for v in schema.get("anyOf", ()) if v.get("type") != "null"]
+    if len(variants) == 1:
+        rest = {key: value for key, value in schema.items() if key != "anyOf"}
+        parameter["schema"] = {**variants[0], **rest}
+
+
+def _nul_free_form(schema: dict[str, Any], body: dict[str, Any]) -> None:
+    """A form may carry fields the operation ignores; they are text, and NUL-free too."""
+    ref = body.get("$ref", "")
+    target = schema["components"]["schemas"].get(ref.rsplit("/", 1)[-1]) if ref else body
+    if isinstance(target, dict) and "additionalProperties" not in target:
+        target["propertyNames"] = {"pattern": NUL_FREE_PATTERN}
+        target["additionalProperties"] = {"type": "string", "pattern": NUL_FREE_PATTERN}
+
+
+def _strict_requests(schema: dict[str, Any]) -> None:
+    """What the app refuses for every request, stated in the contract so that every
+    request it admits is served: no NUL in any string, If-Match where 428 is documented."""
+    for component in schema.get("components", {}).get("schemas", {}).values():
+        _forbid_nul(component)
+    for path_item in schema.get("paths", {}).values():
+        for operation in path_item.values():
+            responses = operation.get("responses", {})
+            for parameter in operation.get("parameters", []):
+                header = parameter.get("in") == "header" and parameter["name"].lower()
+                if header == "if-match" and "428" in responses:
+                    _require_if_match(parameter)
+                _forbid_nul(parameter.get("schema"))
+            for name, media in operation.get("requestBody", {}).get("content", {}).items():
+                _forbid_nul(media.get("schema"))
+                if name == FORM_MEDIA:
+                    _nul_free_form(schema, media.get("schema", {}))
+            for response in responses.values():
+                for media in response.get("content", {}).values():
+                    _forbid_nul(media.get("schema"))
+
+
 def install_openapi(app: FastAPI) -> None:
     def build() -> dict[str, Any]:
         if app.openapi_schema:
@@ -607,6 +675,7 @@ def install_openapi(app: FastAPI) -> None:
         for name, sub in components["Problem"].pop("$defs", {}).items():
             components.setdefault(name, sub)
         _finish(app, schema)
+        _strict_requests(schema)
         app.openapi_schema = schema
         return schema
 

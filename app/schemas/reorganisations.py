@@ -1,10 +1,10 @@
 """Reorganisation contracts: the events, and who is responsible for a plan item on a date."""
 
 import datetime as dt
-import re
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
 
 from app.schemas.common import AgencyKind, AgencyRef, LocalDateTime, Page
 
@@ -173,11 +173,8 @@ class NewAgencyBody(BaseModel):
     note: str | None = Field(default=None, max_length=4000)
 
 
-def _agency_codes(value: list[str] | None) -> list[str] | None:
-    for code in value or []:
-        if not re.fullmatch(CODE, code) or len(code) > 32:
-            raise ValueError(f"not an agency code: {code!r}")
-    return value
+# An agency code in a list, with its rule in the contract (not only in a validator).
+AgencyCode = Annotated[str, Field(max_length=32, pattern=CODE)]
 
 
 class _EventFields(BaseModel):
@@ -186,15 +183,13 @@ class _EventFields(BaseModel):
     date: dt.date
     date_note: str | None = Field(default=None, max_length=1000)
     kind: EventKind
-    predecessors: list[str] = Field(min_length=1, max_length=200)
-    successors: list[str] = Field(default=[], max_length=200)
+    predecessors: list[AgencyCode] = Field(min_length=1, max_length=200)
+    successors: list[AgencyCode] = Field(default=[], max_length=200)
     transfers: list[TransferBody] = Field(default=[], max_length=100)
     legal_basis: list[LegalBasis] = Field(default=[], max_length=50)
     sources: list[str] = Field(default=[], max_length=100)
     verified: bool
     notes: str | None = Field(default=None, max_length=8000)
-
-    _codes = field_validator("predecessors", "successors")(_agency_codes)
 
 
 class ReorganisationCreate(_EventFields):
@@ -204,23 +199,53 @@ class ReorganisationCreate(_EventFields):
     )
 
 
+# What every event has: a correction leaves them out (unchanged) or gives a value, never
+# null (422 `missing`, as the contract says: it does not admit null for them).
+_ALWAYS_SET = (
+    "date",
+    "kind",
+    "predecessors",
+    "successors",
+    "transfers",
+    "legal_basis",
+    "sources",
+    "verified",
+)
+
+
+def _never_null(schema: dict[str, Any]) -> None:
+    """The fields of _ALWAYS_SET without their null alternative, nor a null default."""
+    for name in _ALWAYS_SET:
+        field = schema["properties"][name]
+        field.pop("default", None)
+        variants = [v for v in field.pop("anyOf", []) if v.get("type") != "null"]
+        if len(variants) == 1:
+            field.update(variants[0])
+
+
 class ReorganisationUpdate(BaseModel):
     """Any subset of the event's fields; the lists given replace the stored ones."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_never_null)
 
     date: dt.date | None = None
     date_note: str | None = Field(default=None, max_length=1000)
     kind: EventKind | None = None
-    predecessors: list[str] | None = Field(default=None, min_length=1, max_length=200)
-    successors: list[str] | None = Field(default=None, max_length=200)
+    predecessors: list[AgencyCode] | None = Field(default=None, min_length=1, max_length=200)
+    successors: list[AgencyCode] | None = Field(default=None, max_length=200)
     transfers: list[TransferBody] | None = Field(default=None, max_length=100)
     legal_basis: list[LegalBasis] | None = Field(default=None, max_length=50)
     sources: list[str] | None = Field(default=None, max_length=100)
     verified: bool | None = None
     notes: str | None = Field(default=None, max_length=8000)
 
-    _codes = field_validator("predecessors", "successors")(_agency_codes)
+    @field_validator(*_ALWAYS_SET, mode="before")
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        # Runs only on values sent (defaults are not validated): an explicit null.
+        if value is None:
+            raise PydanticCustomError("missing", "Field required")
+        return value
 
 
 class ProvinceSuccession(BaseModel):

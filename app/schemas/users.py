@@ -1,11 +1,29 @@
 """User and profile contracts."""
 
+from typing import Annotated
+
+from email_validator import SPECIAL_USE_DOMAIN_NAMES
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from app.core.permissions import Permission, Role
 from app.schemas.common import AgencyRef, LocalDateTime, Page
 
 USERNAME_PATTERN = r"^[a-z0-9._-]{3,64}$"
+
+
+def _any_case(word: str) -> str:
+    return "".join(f"[{c}{c.upper()}]" for c in word)
+
+
+# The e-mail validator refuses special-use domains (RFC 6761: .test, .local, .invalid ...)
+# although `format: email` admits them: the contract says so with a pattern (any case,
+# ECMA regex, no inline flags).
+EMAIL_PATTERN = (
+    r"^(?![^@]*@(?:[^@]*\.)?(?:"
+    + "|".join(_any_case(name) for name in SPECIAL_USE_DOMAIN_NAMES)
+    + r")\.?$)"
+)
+Email = Annotated[EmailStr, Field(json_schema_extra={"pattern": EMAIL_PATTERN})]
 
 
 class UserRead(BaseModel):
@@ -36,7 +54,7 @@ class _Body(BaseModel):
 class UserCreate(_Body):
     username: str = Field(pattern=USERNAME_PATTERN, examples=["tran.thi.b"])
     full_name: str = Field(min_length=1, max_length=200, examples=["Trần Thị B"])
-    email: EmailStr | None = Field(
+    email: Email | None = Field(
         default=None, max_length=254, examples=["tran.thi.b@haiduong.gov.vn"]
     )
     phone: str | None = Field(
@@ -51,7 +69,7 @@ class UserUpdate(_Body):
     full_name: str | None = Field(
         default=None, min_length=1, max_length=200, examples=["Trần Thị Bích"]
     )
-    email: EmailStr | None = Field(default=None, max_length=254)
+    email: Email | None = Field(default=None, max_length=254)
     phone: str | None = Field(default=None, max_length=32, pattern=r"^\+?[0-9 .-]{6,32}$")
     agency: str | None = Field(default=None, max_length=32, pattern=r"^[A-Z0-9_]+$")
     role: Role | None = None
