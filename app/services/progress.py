@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, select
+from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -129,6 +130,70 @@ async def latest_task_progress(
             col(TaskProgressLatest.cutoff_date).desc(),
             col(TaskProgressLatest.approved_at).desc(),
             col(TaskProgressLatest.task_update_id).desc(),
+        )
+    )
+    result: dict[int, list[Progress]] = {t: [] for t in task_ids}
+    for task_id, status, percent, summary, code, year, cutoff, approved_at in rows:
+        result[task_id].append(
+            Progress(
+                status=status,
+                percent_complete=percent,
+                public_summary=summary,
+                period_code=code,
+                period_year=year,
+                as_of=cutoff,
+                approved_at=approved_at,
+            )
+        )
+    return result
+
+
+async def item_task_progress(
+    session: AsyncSession, task_ids: list[int]
+) -> dict[int, list[Progress]]:
+    """What ``latest_task_progress`` answers, computed from the items themselves, as this
+    transaction sees them (the read model follows at commit): one row per task and year,
+    chosen by the database, not every approved item loaded."""
+    newest = (
+        select(
+            col(TaskUpdate.task_id).label("task_id"),
+            col(TaskUpdate.id).label("update_id"),
+            col(TaskUpdate.status).label("status"),
+            col(TaskUpdate.percent_complete).label("percent"),
+            col(TaskUpdate.public_summary).label("summary"),
+            col(ReportingPeriod.code).label("code"),
+            col(ReportingPeriod.year).label("year"),
+            col(ReportingPeriod.cutoff_date).label("cutoff"),
+            col(Report.approved_at).label("approved_at"),
+        )
+        .join(Report, col(Report.id) == col(TaskUpdate.report_id))
+        .join(ReportingPeriod, col(ReportingPeriod.id) == col(Report.period_id))
+        .where(col(TaskUpdate.task_id).in_(task_ids), public_item(TaskUpdate))
+        .ext(distinct_on(col(TaskUpdate.task_id), col(ReportingPeriod.year)))
+        .order_by(
+            col(TaskUpdate.task_id),
+            col(ReportingPeriod.year),
+            col(ReportingPeriod.cutoff_date).desc(),
+            col(Report.approved_at).desc(),
+            col(TaskUpdate.id).desc(),
+        )
+        .subquery()
+    )
+    rows = await session.execute(
+        select(
+            newest.c.task_id,
+            newest.c.status,
+            newest.c.percent,
+            newest.c.summary,
+            newest.c.code,
+            newest.c.year,
+            newest.c.cutoff,
+            newest.c.approved_at,
+        ).order_by(
+            newest.c.task_id,
+            newest.c.cutoff.desc(),
+            newest.c.approved_at.desc(),
+            newest.c.update_id.desc(),
         )
     )
     result: dict[int, list[Progress]] = {t: [] for t in task_ids}
@@ -294,7 +359,7 @@ async def derived_statuses(
     read model follows at commit)."""
     ids = [t.id or 0 for t in tasks]
     if uncommitted:
-        progress = await approved_task_progress(session, ids)
+        progress = await item_task_progress(session, ids)
     else:
         progress = await latest_task_progress(session, ids)
     return {

@@ -28,6 +28,7 @@ from app.services.progress import (
     ValuePoint,
     approved_task_progress,
     approved_values,
+    item_task_progress,
     latest_task_progress,
     latest_values,
 )
@@ -84,6 +85,8 @@ async def assert_read_models_match(sessionmaker: Any) -> tuple[int, int]:
             t: newest_per_scope(s) for t, s in (await approved_values(session, target_ids)).items()
         }
         assert await latest_task_progress(session, task_ids) == expected_tasks
+        # The same from the items, as the webhooks' status watch reads them mid-transaction.
+        assert await item_task_progress(session, task_ids) == expected_tasks
         assert await latest_values(session, target_ids) == expected_values
         counts = (
             await session.execute(
