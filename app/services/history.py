@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Select, bindparam, func, select, text, tuple_
+from sqlalchemy import Select, bindparam, select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -31,7 +31,7 @@ from app.models import (
 from app.schemas.indicators import IndicatorValuePage, IndicatorValueRead
 from app.schemas.tasks import TaskProgress, TaskProgressPage
 from app.services.common import agency_id_for_filter, count_total
-from app.services.progress import Progress, ValuePoint, public_item
+from app.services.progress import Progress, ValuePoint, latest_task_progress, public_item
 
 API = "/api/v1"
 
@@ -133,63 +133,35 @@ def progress_url(task_code: str) -> str:
     return f"{API}/tasks/{task_code}/progress"
 
 
+# Whether a task has more approved updates than its history keeps: at most `kept` + 1 of
+# them are read per task (through ix_task_updates_task_id), whatever the history.
+_MORE_PROGRESS = text(
+    """
+SELECT t.id, (
+    SELECT count(*) FROM (
+        SELECT 1 FROM task_updates u JOIN reports r ON r.id = u.report_id
+        WHERE u.task_id = t.id AND r.state = 'approved' AND u.review_state IS NULL
+        LIMIT t.kept + 1
+    ) s
+) > t.kept AS more
+FROM unnest(CAST(:ids AS integer[]), CAST(:kept AS integer[])) AS t(id, kept)
+"""
+).bindparams(bindparam("ids"), bindparam("kept"))
+
+
 async def yearly_task_progress(
     session: AsyncSession, task_ids: Sequence[int]
 ) -> tuple[dict[int, list[Progress]], dict[int, bool]]:
     """Per task, the latest approved progress of each reporting year (the period's year),
-    newest first (by cut-off date, then approval); and whether that is all of it."""
-    newest_first = (
-        col(ReportingPeriod.cutoff_date).desc(),
-        col(Report.approved_at).desc(),
-        col(TaskUpdate.id).desc(),
-    )
-    ranked = (
-        select(
-            col(TaskUpdate.task_id),
-            col(TaskUpdate.status),
-            col(TaskUpdate.percent_complete),
-            col(TaskUpdate.public_summary),
-            col(ReportingPeriod.code).label("period_code"),
-            col(ReportingPeriod.year).label("period_year"),
-            col(ReportingPeriod.cutoff_date),
-            col(Report.approved_at),
-            func.row_number()
-            .over(
-                partition_by=(col(TaskUpdate.task_id), col(ReportingPeriod.year)),
-                order_by=newest_first,
-            )
-            .label("rank"),
-            func.row_number()
-            .over(partition_by=col(TaskUpdate.task_id), order_by=newest_first)
-            .label("position"),
-        )
-        .join(Report, col(Report.id) == col(TaskUpdate.report_id))
-        .join(ReportingPeriod, col(ReportingPeriod.id) == col(Report.period_id))
-        .where(col(TaskUpdate.task_id).in_(list(task_ids)), public_item(TaskUpdate))
-        .subquery()
-    )
-    history: dict[int, list[Progress]] = {t: [] for t in task_ids}
+    newest first (by cut-off date, then approval): the read model of public progress
+    (latest_task_progress, one row per task and year); and whether that is all of it."""
+    history = await latest_task_progress(session, list(task_ids))
     complete = dict.fromkeys(task_ids, True)
-    if not task_ids:
-        return history, complete
-    rows = await session.execute(
-        select(ranked).where(ranked.c.rank <= 2).order_by(ranked.c.task_id, ranked.c.position)
-    )
-    for row in rows:
-        if row.rank > 1:
-            complete[row.task_id] = False
-            continue
-        history[row.task_id].append(
-            Progress(
-                status=row.status,
-                percent_complete=row.percent_complete,
-                public_summary=row.public_summary,
-                period_code=row.period_code,
-                period_year=row.period_year,
-                as_of=row.cutoff_date,
-                approved_at=row.approved_at,
-            )
-        )
+    if task_ids:
+        kept = [len(history[t]) for t in task_ids]
+        params = {"ids": list(task_ids), "kept": kept}
+        for task_id, more in await session.execute(_MORE_PROGRESS, params):
+            complete[task_id] = not more
     return history, complete
 
 
