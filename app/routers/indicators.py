@@ -7,7 +7,7 @@ from fastapi import APIRouter, Path, Query
 from app.core.fields import fields_of
 from app.core.openapi import problems
 from app.core.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, decode_cursor
-from app.deps import CurrentPlan, ResponsibleOn, SessionDep
+from app.deps import CurrentPlan, PlanQuery, ResponsibleOn, SessionDep
 from app.routers.params import AgencyFilter, SearchQuery
 from app.schemas.indicators import IndicatorPage, IndicatorRead, IndicatorValuePage
 from app.services import history, level_succession
@@ -26,6 +26,7 @@ router = APIRouter(prefix="/indicators", tags=["indicators"])
 async def list_indicators(
     session: SessionDep,
     plan: CurrentPlan,
+    query: PlanQuery,
     responsible: ResponsibleOn,
     target_year: Annotated[
         int | None, Query(ge=1900, le=2100, description="2025 or 2030.", examples=[2025])
@@ -47,6 +48,7 @@ async def list_indicators(
         q=q,
         after=decode_cursor("indicators", cursor),
         limit=limit,
+        query=query,
     )
     return responsible.attach(level_succession.attach(responsible, plan.code, page))
 
@@ -61,6 +63,7 @@ async def list_indicators(
 async def get_indicator(
     session: SessionDep,
     plan: CurrentPlan,
+    query: PlanQuery,
     responsible: ResponsibleOn,
     code: Annotated[str, Path(max_length=32, examples=["CT-2025-01"])],
 ) -> IndicatorRead:
@@ -69,7 +72,7 @@ async def get_indicator(
     approved values, oldest first. A target set at a level that had ended by `as_of` (the
     district level from 1 July 2025) carries `level_succession`, and its attainment may be
     `not_applicable` with `attainment_reason`. 404 for an unknown code."""
-    indicator = await service.get_indicator(session, plan, code)
+    indicator = await service.get_indicator(session, plan, code, query)
     return responsible.attach(level_succession.attach(responsible, plan.code, indicator))
 
 

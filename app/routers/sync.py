@@ -64,6 +64,6 @@ async def sync(
         decode_cursor("sync", since, bound=service.BIGINT),
         set(types) if types else None,
         limit,
-        service.Bodies(session, plan, caller, today) if include == "body" else None,
+        service.Bodies(session, plan, caller, today, query) if include == "body" else None,
         query,
     )

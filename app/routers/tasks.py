@@ -7,7 +7,7 @@ from fastapi import APIRouter, Path, Query
 from app.core.fields import fields_of
 from app.core.openapi import problems
 from app.core.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, decode_cursor
-from app.deps import CurrentPlan, ResponsibleOn, SessionDep, Today
+from app.deps import CurrentPlan, PlanQuery, ResponsibleOn, SessionDep, Today
 from app.routers.params import AgencyFilter, SearchQuery
 from app.schemas.tasks import TaskPage, TaskProgressPage, TaskRead
 from app.services import history
@@ -77,13 +77,14 @@ async def list_tasks(
 async def get_task(
     session: SessionDep,
     plan: CurrentPlan,
+    query: PlanQuery,
     today: Today,
     responsible: ResponsibleOn,
     code: Annotated[str, Path(max_length=32, examples=["B.3.1"])],
 ) -> TaskRead:
     """The task with its latest approved progress, the approved history and the derived
     status (rules in the API description)."""
-    return responsible.attach(await service.get_task(session, plan, code, today))
+    return responsible.attach(await service.get_task(session, plan, code, today, query))
 
 
 @router.get(

@@ -22,8 +22,12 @@ from app.services.history import values_url, yearly_values
 from app.services.progress import attainment, latest_values
 
 
-async def _targets(session: AsyncSession, codes: dict[int, str]) -> dict[int, list[TargetRead]]:
-    """Each indicator's targets (by indicator id; `codes`: the indicators' codes by id)."""
+async def _targets(
+    session: AsyncSession, codes: dict[int, str], query: str = ""
+) -> dict[int, list[TargetRead]]:
+    """Each indicator's targets (by indicator id; `codes`: the indicators' codes by id);
+    ``query`` (``?plan=`` of another plan) joins `values_url`'s own query."""
+    more = "&" + query.removeprefix("?") if query else ""
     ids = list(codes)
     result: dict[int, list[TargetRead]] = {i: [] for i in ids}
     targets = list(
@@ -69,7 +73,7 @@ async def _targets(session: AsyncSession, codes: dict[int, str]) -> dict[int, li
                     for p in series
                 ],
                 series_complete=complete[target.id or 0],
-                values_url=values_url(codes[target.indicator_id], target.code),
+                values_url=values_url(codes[target.indicator_id], target.code) + more,
             )
         )
     return result
@@ -79,10 +83,12 @@ def _float(value: Any) -> float | None:
     return float(value) if value is not None else None
 
 
-async def _read(session: AsyncSession, indicators: list[Indicator]) -> list[IndicatorRead]:
+async def _read(
+    session: AsyncSession, indicators: list[Indicator], query: str = ""
+) -> list[IndicatorRead]:
     ids = [i.id or 0 for i in indicators]
     links = await load_agency_links(session, IndicatorAgency, "indicator_id", ids)
-    targets = await _targets(session, {i.id or 0: i.code for i in indicators})
+    targets = await _targets(session, {i.id or 0: i.code for i in indicators}, query)
     out = []
     for indicator in indicators:
         data: dict[str, Any] = {
@@ -110,6 +116,7 @@ async def list_indicators(
     q: str | None,
     after: SortKey | None,
     limit: int,
+    query: str = "",
 ) -> IndicatorPage:
     stmt = select(Indicator).where(col(Indicator.plan_id) == plan.id)
     if target_year is not None:
@@ -143,11 +150,13 @@ async def list_indicators(
         limit=limit,
         list_name="indicators",
     )
-    items = await _read(session, [r[0] for r in rows])
+    items = await _read(session, [r[0] for r in rows], query)
     return IndicatorPage(items=items, total=total, next_cursor=next_cursor)
 
 
-async def get_indicator(session: AsyncSession, plan: Plan, code: str) -> IndicatorRead:
+async def get_indicator(
+    session: AsyncSession, plan: Plan, code: str, query: str = ""
+) -> IndicatorRead:
     indicator = (
         await session.execute(
             select(Indicator).where(col(Indicator.plan_id) == plan.id, col(Indicator.code) == code)
@@ -155,11 +164,11 @@ async def get_indicator(session: AsyncSession, plan: Plan, code: str) -> Indicat
     ).scalar()
     if indicator is None:
         raise NotFoundError("indicator", code)
-    return (await _read(session, [indicator]))[0]
+    return (await _read(session, [indicator], query))[0]
 
 
 async def read_indicators(
-    session: AsyncSession, plan: Plan, codes: Sequence[str]
+    session: AsyncSession, plan: Plan, codes: Sequence[str], query: str = ""
 ) -> list[IndicatorRead]:
     """The plan's indicators of these codes as `GET /indicators/{code}` shows each, in
     plan order, in a fixed number of queries (the sync feed); unknown codes are left out."""
@@ -172,4 +181,4 @@ async def read_indicators(
             )
         ).scalars()
     )
-    return await _read(session, indicators) if indicators else []
+    return await _read(session, indicators, query) if indicators else []

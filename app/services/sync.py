@@ -79,8 +79,11 @@ async def _stable_horizon(session: AsyncSession) -> int:
 class Bodies:
     """Reads the current bodies of a page's upserts for one caller, one type at a time."""
 
-    def __init__(self, session: AsyncSession, plan: Plan, caller: User | None, today: date) -> None:
+    def __init__(
+        self, session: AsyncSession, plan: Plan, caller: User | None, today: date, query: str = ""
+    ) -> None:
         self.session, self.plan, self.caller, self.today = session, plan, caller, today
+        self.query = query  # ends links in bodies (``?plan=`` of another plan)
         self.resolver: Resolver | None = None
 
     @staticmethod
@@ -91,12 +94,11 @@ class Bodies:
     async def _read(self, entity: str, keys: set[str]) -> Iterable[tuple[str, Any]]:
         session, plan, caller = self.session, self.plan, self.caller
         if entity == "task":
-            found = await tasks.read_tasks(session, plan, list(keys), self.today)
+            found = await tasks.read_tasks(session, plan, list(keys), self.today, self.query)
             return ((b.code, b) for b in found)
         if entity == "indicator":
-            return (
-                (b.code, b) for b in await indicators.read_indicators(session, plan, list(keys))
-            )
+            read_ = await indicators.read_indicators(session, plan, list(keys), self.query)
+            return ((b.code, b) for b in read_)
         if entity == "document":
             read = await documents.read_documents(session, plan, self._numbers(keys))
             return ((str(b.number), b) for b in read)

@@ -142,19 +142,21 @@ async def list_tasks(
     return TaskPage(items=items, total=total, next_cursor=next_cursor)
 
 
-async def get_task(session: AsyncSession, plan: Plan, code: str, today: date) -> TaskRead:
-    found = await read_tasks(session, plan, [code], today)
+async def get_task(
+    session: AsyncSession, plan: Plan, code: str, today: date, query: str = ""
+) -> TaskRead:
+    found = await read_tasks(session, plan, [code], today, query)
     if not found:
         raise NotFoundError("task", code)
     return found[0]
 
 
 async def read_tasks(
-    session: AsyncSession, plan: Plan, codes: Sequence[str], today: date
+    session: AsyncSession, plan: Plan, codes: Sequence[str], today: date, query: str = ""
 ) -> list[TaskRead]:
     """The plan's tasks of these codes as `GET /tasks/{code}` shows each, in plan order,
     in a fixed number of queries however many (the sync feed reads a page of them); an
-    unknown code is left out."""
+    unknown code is left out. ``query`` ends `progress_url` (``?plan=`` of another plan)."""
     rows = (
         await session.execute(
             _base(plan).where(col(Task.code).in_(list(codes))).order_by(col(Task.sort_order))
@@ -186,7 +188,7 @@ async def read_tasks(
                     **_summary(row, links[task_id], progress[task_id], today),
                     "progress_history": [_progress(p) for p in progress[task_id]],
                     "progress_history_complete": complete[task_id],
-                    "progress_url": progress_url(task.code),
+                    "progress_url": progress_url(task.code) + query,
                     "full_text": task.full_text,
                     "deliverables": task.deliverables,
                     "group_title": row[4],

@@ -152,6 +152,8 @@ async def test_lists_hold_their_own_plan_only(
 ) -> None:
     other = await every_item(api, path, plan=OTHER)
     assert [i[key] for i in other] == codes
+    assert "?plan=" not in str(await every_item(api, path))
+    assert all("&plan=99%2FKH-TN" in t["values_url"] for i in other for t in i.get("targets", []))
     assert all(MARKER.lower() in (i[field] or "").lower() or i["code"] == "I.1" for i in other)
     default = await every_item(api, path)
     assert codes[0] in [i[key] for i in default]  # the same code, plan 2358's own item
@@ -179,6 +181,13 @@ async def test_the_same_code_answers_each_plans_own_object(
     assert default == same
     assert MARKER not in str(default)
     assert MARKER in other[field]
+    if "progress_url" in other:  # links into the same plan
+        assert other["progress_url"] == f"{API}{path}/progress?plan=99%2FKH-TN"
+        assert default["progress_url"] == f"{API}{path}/progress"
+    if "targets" in other:
+        link = f"{API}{path}/values?target=CT-2025-01.1"
+        assert other["targets"][0]["values_url"] == link + "&plan=99%2FKH-TN"
+        assert default["targets"][0]["values_url"] == link
 
 
 async def test_an_object_of_one_plan_is_404_in_the_other(api: httpx.AsyncClient) -> None:
@@ -348,6 +357,7 @@ async def test_the_sync_feed_serves_its_own_plan(api: httpx.AsyncClient, two: An
     assert [c["key"] for c in other] == ["A.I.1"]
     assert other[0]["url"] == f"{API}/tasks/A.I.1?plan=99%2FKH-TN"
     assert MARKER in other[0]["body"]["title"]
+    assert other[0]["body"]["progress_url"] == f"{API}/tasks/A.I.1/progress?plan=99%2FKH-TN"
     assert other[0]["body"]["note"] == "sync: two plans"
 
 
