@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Select, bindparam, select, text, tuple_
+from sqlalchemy import Select, bindparam, select, text, tuple_, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -183,11 +183,29 @@ async def _newest_first_page(
     after: SortKey | None,
     limit: int,
     list_name: str,
+    each: tuple[Any, list[Any]] | None = None,
 ) -> tuple[list[Any], Any, str | None]:
-    """A keyset page of `stmt`, newest first by (day, id); the cursor is (day number, id)."""
+    """A keyset page of `stmt`, newest first by (day, id); the cursor is (day number, id).
+    `each` (a column and its values, e.g. an indicator's targets): the page is merged from
+    one ordered, limited read per value (an index range each) instead of sorting every row
+    of them all."""
     key = _date_key(after)
     paged = stmt if key is None else stmt.where(tuple_(day, row_id) < tuple_(*key))
-    paged = paged.order_by(day.desc(), row_id.desc()).limit(limit + 1)
+    newest = (day.desc(), row_id.desc())
+    if each is None or not each[1]:
+        paged = paged.order_by(*newest).limit(limit + 1)
+    else:
+        column, values = each
+        branches = [paged.where(column == v).order_by(*newest).limit(limit + 1) for v in values]
+        merged = union_all(*branches).subquery() if len(branches) > 1 else None
+        if merged is None:
+            paged = branches[0]
+        else:
+            paged = (
+                select(merged)
+                .order_by(merged.c.day.desc(), merged.c.row_id.desc())
+                .limit(limit + 1)
+            )
     rows = list((await session.execute(paged)).all())
     whole = len(rows) if after is None and len(rows) <= limit else None
     total = await count_total(session, stmt, grows=True, whole=whole)
@@ -265,6 +283,7 @@ async def list_values(
         after=after,
         limit=limit,
         list_name="indicator-values",
+        each=(col(IndicatorValue.target_id), wanted),
     )
     items = [
         IndicatorValueRead(
