@@ -40,6 +40,7 @@ class Target:
 TARGETS = [
     Target("cached public hit", "GET /tasks?limit=100", large=False, cache=True),
     Target("staff GET /reports", "GET /reports (reviewer)", large=False, cache=True),
+    Target("staff GET /me/assignments", "GET /me/assignments (officer)", large=False, cache=True),
     Target("comment write", "POST /reports/{id}/comments", large=False, cache=True),
     Target("built /tasks?limit=100 at big", "GET /tasks?limit=100", large=True, cache=False),
     Target("/dashboard at big", "GET /dashboard", large=True, cache=False),
