@@ -12,7 +12,9 @@ Freshness (README "Cache of public answers"):
   so a commit is reflected in every hit at the latest 2 × `notify_check_seconds` after it
   (normally as soon as its notification arrives: milliseconds);
 - a commit made through this process's own engine is reflected in its very next request:
-  after it, the next lookup reads the version from the database (read your own writes);
+  after it, the next lookup reads the version from the database (read your own writes), on
+  the listener's connection while it is trusted (so hits never wait for a pooled connection
+  behind writes), and one read serves every lookup waiting for it;
 - while the listener is not connected (never yet, lost, a check failed or took too long),
   nothing is trusted: every lookup reads the version from the database, as before this
   module, and a database outage answers as before (uncached, 503). The listener reconnects
@@ -38,6 +40,7 @@ from app.core.config import Settings
 
 CHANNEL = "dxplan_data_version"
 _VERSION = text("SELECT version FROM data_version")
+_LISTENER_VERSION = "SELECT version FROM data_version"
 FIRST_RETRY_SECONDS = 0.1
 MAX_RETRY_SECONDS = 5.0
 logger = logging.getLogger("app.data_version")
@@ -72,6 +75,7 @@ class VersionWatcher:
         # Version reads shared by concurrent lookups: the one waiting to start, the reader.
         self._next: asyncio.Future[int] | None = None
         self._reader: asyncio.Task[None] | None = None
+        self._using = asyncio.Lock()  # one statement at a time on the listener's connection
         # Waits before reconnecting: the first, doubling up to the last (reset once connected).
         self.first_retry_seconds = FIRST_RETRY_SECONDS
         self.max_retry_seconds = MAX_RETRY_SECONDS
@@ -122,8 +126,10 @@ class VersionWatcher:
                 self._next = None
                 commits = self.commits
                 try:
-                    async with engine.connect() as connection:
-                        version = int((await connection.execute(_VERSION)).scalar_one())
+                    version = await self._read_on_listener()
+                    if version is None:
+                        async with engine.connect() as connection:
+                            version = int((await connection.execute(_VERSION)).scalar_one())
                 except Exception as exc:
                     waiting.set_exception(exc)
                     continue
@@ -134,6 +140,19 @@ class VersionWatcher:
                 waiting.set_result(version)
         finally:
             self._reader = None
+
+    async def _read_on_listener(self) -> int | None:
+        """The version read on the listener's own connection, while it is trusted (no pooled
+        connection: a hit must not wait behind writes for one); None otherwise."""
+        connection = self.connection
+        if connection is None or connection.is_closed() or not self.listening:
+            return None
+        try:
+            async with self._using:
+                version = await connection.fetchval(_LISTENER_VERSION, timeout=self.check_seconds)
+        except Exception:  # the listener's own check notices a lost connection
+            return None
+        return int(version)
 
     # Local commits.
 
@@ -217,9 +236,8 @@ class VersionWatcher:
         await connection.add_listener(CHANNEL, self._notified)
         while not lost.is_set() and not self._stop.is_set():
             began = time.monotonic()
-            version = await connection.fetchval(
-                "SELECT version FROM data_version", timeout=self.check_seconds
-            )
+            async with self._using:
+                version = await connection.fetchval(_LISTENER_VERSION, timeout=self.check_seconds)
             self._notified(connection, 0, CHANNEL, str(version))
             self.confirmed_at = began
             self._retry_seconds = self.first_retry_seconds
