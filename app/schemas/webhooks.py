@@ -147,6 +147,7 @@ class DeliveryDetail(DeliveryRead):
                 "type": "report.approved",
                 "occurred_at": "2026-11-20T09:30:00+07:00",
                 "data": {
+                    "plan": "2358/KH-UBND",
                     "report": {
                         "id": 42,
                         "agency": "SYT",

@@ -208,10 +208,13 @@ async def read_visible_periods(
 
 
 async def _opened(session: AsyncSession, period: ReportingPeriod) -> None:
+    plan = await session.get(Plan, period.plan_id)
+    assert plan is not None  # a period's plan
     await webhooks.emit(
         session,
         "period.opened",
         {
+            "plan": plan.code,
             "period": {
                 "id": period.id,
                 "code": period.code,
@@ -221,7 +224,7 @@ async def _opened(session: AsyncSession, period: ReportingPeriod) -> None:
                 "due_date": period.due_date.isoformat(),
                 "cutoff_date": period.cutoff_date.isoformat(),
                 "state": period.status,
-            }
+            },
         },
     )
 

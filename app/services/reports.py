@@ -351,6 +351,7 @@ async def transition(
             session,
             f"report.{report.state}",
             {
+                "plan": plan.code,
                 "report": {
                     "id": report.id,
                     "agency": agency.code,

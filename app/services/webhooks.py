@@ -33,7 +33,7 @@ from app.core.errors import ConflictError, NotFoundError
 from app.core.http import check_if_match, etag
 from app.core.outage import describe, is_database_unavailable
 from app.core.pagination import SortKey
-from app.models import Task, TaskUpdate, User, Webhook, WebhookAttempt, WebhookDelivery
+from app.models import Plan, Task, TaskUpdate, User, Webhook, WebhookAttempt, WebhookDelivery
 from app.schemas.common import VIETNAM
 from app.schemas.webhooks import (
     AttemptRead,
@@ -161,16 +161,18 @@ class TaskStatusWatch:
         if not changed:
             return
         rows = await session.execute(
-            select(col(Task.id), col(Task.code), col(Task.title))
+            select(col(Task.id), col(Task.code), col(Task.title), col(Plan.code))
+            .join(Plan, col(Plan.id) == col(Task.plan_id))
             .where(col(Task.id).in_(changed))
             .order_by(col(Task.id))
         )
-        for task_id, code, title in rows:
+        for task_id, code, title, plan in rows:
             assert task_id is not None
             await emit(
                 session,
                 "task.status_changed",
                 {
+                    "plan": plan,
                     "task": {"code": code, "title": title},
                     "previous_status": self.before[task_id],
                     "status": after[task_id],

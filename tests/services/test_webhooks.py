@@ -322,7 +322,9 @@ async def test_events_are_signed_and_delivered(
     }
     assert (approved["report"]["state"], approved["report"]["version"]) == ("approved", 4)
     # E.7 (2021-2025) had no approved progress: overdue by 29/11/2026; now completed.
+    assert (opened["plan"], submitted["plan"], approved["plan"]) == ("2358/KH-UBND",) * 3
     assert status == {
+        "plan": "2358/KH-UBND",
         "task": {"code": "E.7", "title": status["task"]["title"]},
         "previous_status": "overdue",
         "status": "completed",
