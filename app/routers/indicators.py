@@ -9,7 +9,7 @@ from app.core.openapi import problems
 from app.core.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, decode_cursor
 from app.deps import CurrentPlan, PlanQuery, ResponsibleOn, SessionDep
 from app.routers.params import AgencyFilter, SearchQuery
-from app.schemas.indicators import IndicatorPage, IndicatorRead, IndicatorValuePage
+from app.schemas.indicators import ApprovedValuePage, IndicatorPage, IndicatorRead
 from app.services import history, level_succession
 from app.services import indicators as service
 
@@ -79,7 +79,7 @@ async def get_indicator(
 @router.get(
     "/{code}/values",
     operation_id="indicators-values",
-    dependencies=[fields_of(IndicatorValuePage)],
+    dependencies=[fields_of(ApprovedValuePage)],
     summary="List an indicator's approved values",
     responses=problems(404, 422),
 )
@@ -112,7 +112,7 @@ async def list_indicator_values(
     ] = None,
     limit: LimitParam = DEFAULT_LIMIT,
     cursor: CursorParam = None,
-) -> IndicatorValuePage:
+) -> ApprovedValuePage:
     """Public. Every approved value of the indicator's targets (only what approval made
     public, as in `series`), newest first by `as_of`, a page at a time: the answers of
     `GET /indicators` and `GET /indicators/{code}` embed only a bounded `series` per target

@@ -146,11 +146,11 @@ class IndicatorPage(Page[IndicatorRead]):
     pass
 
 
-class IndicatorValueRead(ValuePointRead):
+class ApprovedValueRead(ValuePointRead):
     """One approved value of one of the indicator's targets."""
 
     target: str = Field(description="The target's code.", examples=["CT-2025-01.1"])
 
 
-class IndicatorValuePage(Page[IndicatorValueRead]):
+class ApprovedValuePage(Page[ApprovedValueRead]):
     pass

@@ -28,7 +28,7 @@ from app.models import (
     Task,
     TaskUpdate,
 )
-from app.schemas.indicators import IndicatorValuePage, IndicatorValueRead
+from app.schemas.indicators import ApprovedValuePage, ApprovedValueRead
 from app.schemas.tasks import TaskProgress, TaskProgressPage
 from app.services.common import agency_id_for_filter, count_total
 from app.services.progress import Progress, ValuePoint, latest_task_progress, public_item
@@ -227,7 +227,7 @@ async def list_values(
     district: str | None,
     after: SortKey | None,
     limit: int,
-) -> IndicatorValuePage:
+) -> ApprovedValuePage:
     """Every approved value of the indicator's targets, newest first (by as_of, then id)."""
     indicator_id = (
         await session.execute(
@@ -286,7 +286,7 @@ async def list_values(
         each=(col(IndicatorValue.target_id), wanted),
     )
     items = [
-        IndicatorValueRead(
+        ApprovedValueRead(
             target=targets[row.target_id],
             value=float(row.value) if row.value is not None else None,
             achieved=row.achieved,
@@ -299,7 +299,7 @@ async def list_values(
         )
         for row in rows
     ]
-    return IndicatorValuePage(
+    return ApprovedValuePage(
         items=items, total=total, total_exact=total.exact, next_cursor=next_cursor
     )
 

@@ -34,3 +34,11 @@ def test_committed_openapi_is_a_valid_openapi_document() -> None:
     from openapi_spec_validator import validate
 
     validate(json.loads(SPEC.read_text(encoding="utf-8")))
+
+
+async def test_schema_names_are_plain(client: httpx.AsyncClient) -> None:
+    """Two models of one name in different modules come out as `app__schemas__x__Name`: a
+    name a generated client cannot use (two helpers once both wrote IndicatorValueRead)."""
+    spec = (await client.get("/openapi.json")).json()
+    qualified = [name for name in spec["components"]["schemas"] if "__" in name]
+    assert qualified == []
