@@ -151,7 +151,7 @@ async def test_every_item_has_a_get_with_its_etag_and_lists_carry_it(
     )
     # The reviewer returns one item with the ETag from the list, no guessing.
     listed = (await client.get(f"{url}/task-updates", headers=reviewer.headers)).json()
-    assert set(listed) == {"items", "total", "next_cursor"}
+    assert set(listed) == {"items", "total", "total_exact", "next_cursor"}
     tag = listed["items"][0]["etag"]
     back = await client.post(
         f"{item_url}/return",
@@ -199,7 +199,7 @@ async def test_return_reasons_are_in_the_conversation(
     officer, lead, reviewer = team["officer"], team["lead"], team["reviewer"]
     url, item_id = await _returned_report(client, team)
     talk = (await client.get(f"{url}/comments", headers=officer.headers)).json()
-    assert set(talk) == {"items", "total", "next_cursor"}
+    assert set(talk) == {"items", "total", "total_exact", "next_cursor"}
     history = (await client.get(f"{url}/history", headers=officer.headers)).json()["items"]
     returned = next(h for h in history if h["action"] == "returned")
     assert [(c["comment"], c["action"], c["event_id"]) for c in talk["items"]] == [
