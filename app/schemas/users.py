@@ -24,6 +24,9 @@ EMAIL_PATTERN = (
     + r")\.?$)"
 )
 Email = Annotated[EmailStr, Field(json_schema_extra={"pattern": EMAIL_PATTERN})]
+# Bodies here are stripped of surrounding whitespace before their length is checked, so a
+# required text needs one character that is not whitespace (nor NUL).
+NOT_BLANK = r"^[^\x00]*[^\s\x00][^\x00]*$"
 
 
 class UserRead(BaseModel):
@@ -53,21 +56,23 @@ class _Body(BaseModel):
 
 class UserCreate(_Body):
     username: str = Field(pattern=USERNAME_PATTERN, examples=["tran.thi.b"])
-    full_name: str = Field(min_length=1, max_length=200, examples=["Trần Thị B"])
+    full_name: str = Field(min_length=1, pattern=NOT_BLANK, max_length=200, examples=["Trần Thị B"])
     email: Email | None = Field(
         default=None, max_length=254, examples=["tran.thi.b@haiduong.gov.vn"]
     )
     phone: str | None = Field(
         default=None, max_length=32, pattern=r"^\+?[0-9 .-]{6,32}$", examples=["0220 3853 555"]
     )
-    password: str = Field(min_length=1, max_length=256, examples=["Mat-khau-tam-2026"])
+    password: str = Field(
+        min_length=1, pattern=NOT_BLANK, max_length=256, examples=["Mat-khau-tam-2026"]
+    )
     agency: str = Field(max_length=32, pattern=r"^[A-Z0-9_]+$", examples=["SYT"])
     role: Role
 
 
 class UserUpdate(_Body):
     full_name: str | None = Field(
-        default=None, min_length=1, max_length=200, examples=["Trần Thị Bích"]
+        default=None, min_length=1, pattern=NOT_BLANK, max_length=200, examples=["Trần Thị Bích"]
     )
     email: Email | None = Field(default=None, max_length=254)
     phone: str | None = Field(default=None, max_length=32, pattern=r"^\+?[0-9 .-]{6,32}$")
@@ -77,12 +82,18 @@ class UserUpdate(_Body):
 
 
 class PasswordChange(_Body):
-    current_password: str = Field(min_length=1, max_length=256, examples=["Mat-khau-tam-2026"])
-    new_password: str = Field(min_length=1, max_length=256, examples=["Chuyen-doi-so-2358"])
+    current_password: str = Field(
+        min_length=1, pattern=NOT_BLANK, max_length=256, examples=["Mat-khau-tam-2026"]
+    )
+    new_password: str = Field(
+        min_length=1, pattern=NOT_BLANK, max_length=256, examples=["Chuyen-doi-so-2358"]
+    )
 
 
 class PasswordReset(_Body):
-    new_password: str = Field(min_length=1, max_length=256, examples=["Mat-khau-tam-2027"])
+    new_password: str = Field(
+        min_length=1, pattern=NOT_BLANK, max_length=256, examples=["Mat-khau-tam-2027"]
+    )
 
 
 class UserPage(Page[UserRead]):

@@ -166,3 +166,23 @@ async def test_special_use_mail_domains_are_outside_the_contract(
         assert [e["field"] for e in answer.json()["errors"]] == ["email"], email
         assert not admits(contract, schema, {**user, "email": email}), email
     assert admits(contract, schema, {**user, "email": "a@haiduong.gov.vn"})
+
+
+async def test_blank_required_texts_of_users_are_outside_the_contract(
+    client: httpx.AsyncClient, contract: dict[str, Any], accounts: dict[str, Account]
+) -> None:
+    """User bodies are stripped before their length is checked: whitespace alone is empty."""
+    schema = body_schema(contract, "post", "/users", "application/json")
+    user = {
+        "username": "blank.name.user",
+        "full_name": " \t ",
+        "password": "Mot-mat-khau-du-dai-2026",
+        "agency": "SYT",
+        "role": "officer",
+    }
+    answer = await client.post(f"{API}/users", json=user, headers=accounts["admin"].headers)
+    assert answer.status_code == 422
+    assert [e["field"] for e in answer.json()["errors"]] == ["full_name"]
+    assert not admits(contract, schema, user)
+    assert not admits(contract, schema, {**user, "full_name": "A", "password": "  "})
+    assert admits(contract, schema, {**user, "full_name": " Trần Thị B "})
