@@ -143,17 +143,23 @@ class PublicCache:
             or getattr(application, "dependency_overrides", None)
         ):
             return None
+        # The first of repeated headers, as the layers that build the answer read them
+        # (Starlette's Headers.get): a key from the last would store one client's gzip (or
+        # language) under another's.
         language = encoding = if_none_match = None
         request_id = b""
         for name, value in scope["headers"]:
             if name == b"accept-language":
-                language = value.decode("latin-1")
+                if language is None:
+                    language = value.decode("latin-1")
             elif name == b"accept-encoding":
-                encoding = value.decode("latin-1")
+                if encoding is None:
+                    encoding = value.decode("latin-1")
             elif name == b"if-none-match":
-                if_none_match = value.decode("latin-1")
+                if if_none_match is None:
+                    if_none_match = value.decode("latin-1")
             elif name == _REQUEST_ID:
-                request_id = value
+                request_id = request_id or value
             elif name in (b"authorization", b"transfer-encoding") or (
                 name == b"content-length" and value != b"0"
             ):

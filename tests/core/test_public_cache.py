@@ -158,3 +158,19 @@ async def test_every_table_is_public_with_the_trigger_or_declared_private(
         )
     assert bumped == tables - NOT_PUBLIC
     assert "report_events" in bumped
+
+
+async def test_repeated_negotiation_headers_are_keyed_as_the_answer_is_built(
+    client: httpx.AsyncClient,
+) -> None:
+    """The stack reads the first of repeated Accept-Encoding headers (Starlette's
+    Headers.get): the cache's key must too, or a gzip answer is stored for plain clients."""
+    url = "/api/v1/tasks?limit=200"
+    tricky = await client.get(
+        url, headers=[("Accept-Encoding", "gzip"), ("Accept-Encoding", "identity")]
+    )
+    assert tricky.status_code == 200
+    for _ in range(2):  # built, then from the cache
+        plain = await client.get(url, headers={"Accept-Encoding": "identity"})
+        assert "content-encoding" not in plain.headers
+        assert plain.json()["items"][0]["code"] == "A.I.1"
