@@ -276,6 +276,12 @@ async def approved_values(
         .where(col(IndicatorValue.target_id).in_(target_ids), public_item(IndicatorValue))
         .order_by(col(IndicatorValue.as_of), col(IndicatorValue.id))
     )
+    return _series(rows, target_ids)
+
+
+def _series(rows: Any, target_ids: list[int]) -> dict[int, list[ValuePoint]]:
+    """Per target, the points of rows of (value or read-model row, period code, district
+    code), in the rows' order."""
     result: dict[int, list[ValuePoint]] = {t: [] for t in target_ids}
     for value, period_code, district in rows:
         result[value.target_id].append(
@@ -308,22 +314,7 @@ async def latest_values(
         .where(col(IndicatorValueLatest.target_id).in_(target_ids))
         .order_by(col(IndicatorValueLatest.as_of), col(IndicatorValueLatest.indicator_value_id))
     )
-    result: dict[int, list[ValuePoint]] = {t: [] for t in target_ids}
-    for value, period_code, district in rows:
-        result[value.target_id].append(
-            ValuePoint(
-                target_id=value.target_id,
-                value=value.value,
-                achieved=value.achieved,
-                as_of=value.as_of,
-                level=value.level,
-                district=district,
-                provenance=value.provenance,
-                source=value.source,
-                period_code=period_code,
-            )
-        )
-    return result
+    return _series(rows, target_ids)
 
 
 def attainment(target: IndicatorTarget, series: list[ValuePoint]) -> tuple[str, float | None]:
