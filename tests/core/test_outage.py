@@ -251,8 +251,17 @@ async def _silent_server() -> AsyncIterator[int]:
         await server.wait_closed()
 
 
+def _upstream(database_url: str) -> tuple[str, int]:
+    """Where the test database listens: a host and port, or (embedded) a socket folder."""
+    url = make_url(database_url)
+    socket_folder = url.query.get("host")
+    host = socket_folder if isinstance(socket_folder, str) else url.host or "127.0.0.1"
+    return host, url.port or 5432
+
+
 def _url_at(database_url: str, port: int) -> str:
-    url = make_url(database_url).set(host="127.0.0.1", port=port)
+    # The embedded server's URL names its socket folder in the query (?host=...): drop it.
+    url = make_url(database_url).set(host="127.0.0.1", port=port).difference_update_query(["host"])
     return url.render_as_string(hide_password=False)
 
 
@@ -364,7 +373,11 @@ class _Proxy:
             writer.transport.abort()
             return
         try:
-            up_reader, up_writer = await asyncio.open_connection(*self.target)
+            host, port = self.target
+            if host.startswith("/"):  # the embedded server: its Unix socket
+                up_reader, up_writer = await asyncio.open_unix_connection(f"{host}/.s.PGSQL.{port}")
+            else:
+                up_reader, up_writer = await asyncio.open_connection(host, port)
         except OSError:
             writer.transport.abort()
             return
@@ -385,8 +398,7 @@ class _Proxy:
 async def test_service_recovers_without_restart(
     database_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    real = make_url(database_url)
-    proxy = _Proxy(real.host or "127.0.0.1", real.port or 5432)
+    proxy = _Proxy(*_upstream(database_url))
     async with proxy as port:
         settings = _settings(_url_at(database_url, port))
         token_headers = {"Authorization": f"Bearer {_token(settings)}"}
@@ -422,8 +434,7 @@ async def test_a_database_that_stops_answering_is_503_in_bounded_time(
 
     A statement slower than the ping timeout is no outage: the command timeout bounds
     statements. Before the ping and command timeouts, GET /me gave no answer at all."""
-    real = make_url(database_url)
-    proxy = _Proxy(real.host or "127.0.0.1", real.port or 5432)
+    proxy = _Proxy(*_upstream(database_url))
     async with proxy as port:
         settings = _settings(
             _url_at(database_url, port),
@@ -464,8 +475,7 @@ async def test_a_statement_without_answer_is_503_after_the_command_timeout(
     """The database stops answering in the middle of a request: its next statement gives
     up after the command timeout, the request answers 503 and the connection is dropped
     (not returned to the pool half-way through a statement)."""
-    real = make_url(database_url)
-    proxy = _Proxy(real.host or "127.0.0.1", real.port or 5432)
+    proxy = _Proxy(*_upstream(database_url))
     async with proxy as port:
         settings = _settings(
             _url_at(database_url, port),
@@ -504,8 +514,7 @@ async def test_cached_answers_stop_within_the_listener_bound_when_the_database_f
     listener's check is overdue (twice notify_check_seconds after the last one answered);
     from then on the lookup reads the version and answers 503, never stale for longer."""
     check = 0.25
-    real = make_url(database_url)
-    proxy = _Proxy(real.host or "127.0.0.1", real.port or 5432)
+    proxy = _Proxy(*_upstream(database_url))
     async with proxy as port:
         settings = _settings(
             _url_at(database_url, port),
