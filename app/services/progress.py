@@ -132,6 +132,12 @@ async def latest_task_progress(
             col(TaskProgressLatest.task_update_id).desc(),
         )
     )
+    return _progress_by_task(task_ids, rows)
+
+
+def _progress_by_task(task_ids: list[int], rows: Any) -> dict[int, list[Progress]]:
+    """Rows of (task id, status, percent, summary, period code, year, cut-off, approved at),
+    newest first per task, as Progress lists keyed by task (empty for a task without any)."""
     result: dict[int, list[Progress]] = {t: [] for t in task_ids}
     for task_id, status, percent, summary, code, year, cutoff, approved_at in rows:
         result[task_id].append(
@@ -196,20 +202,7 @@ async def item_task_progress(
             newest.c.update_id.desc(),
         )
     )
-    result: dict[int, list[Progress]] = {t: [] for t in task_ids}
-    for task_id, status, percent, summary, code, year, cutoff, approved_at in rows:
-        result[task_id].append(
-            Progress(
-                status=status,
-                percent_complete=percent,
-                public_summary=summary,
-                period_code=code,
-                period_year=year,
-                as_of=cutoff,
-                approved_at=approved_at,
-            )
-        )
-    return result
+    return _progress_by_task(task_ids, rows)
 
 
 def _elapsed(start: date, end: date, today: date) -> float:
