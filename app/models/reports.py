@@ -48,6 +48,8 @@ class PeriodAgency(SQLModel, table=True):
     """The agencies a period asks to report."""
 
     __tablename__ = "period_agencies"
+    # The periods that ask an agency, without reading every period's agencies (0024).
+    __table_args__ = (Index("ix_period_agencies_agency_id", "agency_id", "period_id"),)
 
     period_id: int = Field(foreign_key="reporting_periods.id", primary_key=True, ondelete="CASCADE")
     agency_id: int = Field(foreign_key="agencies.id", primary_key=True, ondelete="RESTRICT")

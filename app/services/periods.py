@@ -9,7 +9,7 @@ table keeps its `status` column: the rename is the API's, so no migration is nee
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, exists, or_, select
+from sqlalchemy import ColumnElement, Select, exists, func, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -76,25 +76,28 @@ def asked(period_id: Any, agency_id: Any) -> ColumnElement[bool]:
 
 
 async def read_periods(session: AsyncSession, periods: list[ReportingPeriod]) -> list[PeriodRead]:
-    """Periods with the agencies each asks, in one query for all of them (columns, not
-    entities: a page of periods asks about 32 agencies each)."""
+    """Periods with the agencies each asks, in one query for all of them: one row per
+    agency asked (with the periods of the page that ask it), not one per period and agency,
+    so a full page of periods asking 32 agencies each reads and builds 32 agency references
+    instead of 1,600. Each period lists its agencies in the agencies' order."""
     asked_by: dict[int, list[AgencyRef]] = {p.id or 0: [] for p in periods}
     rows = await session.execute(
         select(
-            col(PeriodAgency.period_id),
             col(Agency.code),
             col(Agency.name),
             col(Agency.short_name),
             col(Agency.kind),
+            func.array_agg(col(PeriodAgency.period_id)),
         )
         .join(Agency, col(Agency.id) == col(PeriodAgency.agency_id))
         .where(col(PeriodAgency.period_id).in_(list(asked_by)))
+        .group_by(col(Agency.id))
         .order_by(col(Agency.sort_order))
     )
-    for period_id, code, name, short_name, kind in rows:
-        asked_by[period_id].append(
-            AgencyRef(code=code, name=name, short_name=short_name, kind=kind)
-        )
+    for code, name, short_name, kind, period_ids in rows:
+        ref = AgencyRef(code=code, name=name, short_name=short_name, kind=kind)
+        for period_id in period_ids:
+            asked_by[period_id].append(ref)
     return [
         PeriodRead(
             id=p.id or 0,

@@ -350,6 +350,34 @@ async def test_fifty_posts_with_one_idempotency_key_make_one_report(
     assert other_body.json()["code"] == "idempotency_key_reused"
 
 
+async def test_period_list_names_the_agencies_each_period_asks_in_agency_order(
+    client: httpx.AsyncClient, team: dict[str, Account]
+) -> None:
+    """The list reads every period's agencies in one query (one row per agency, with the
+    periods of the page that ask it): each period still lists exactly its own agencies, in
+    the agencies' order, as its own answer does, whatever the order they were asked in."""
+    annual = (await client.get(f"{API}/periods", params={"kind": "annual"})).json()["items"]
+    order = [a["code"] for a in annual[-1]["agencies"]]
+    a, b, c = order[0], order[len(order) // 2], order[-1]
+    first = await new_period(client, team["reviewer"], [c, a, b])
+    second = await new_period(client, team["reviewer"], [b, c])
+    third = await new_period(client, team["reviewer"], [a])
+    listed = {
+        p["id"]: p
+        for p in (
+            await client.get(
+                f"{API}/periods",
+                params={"kind": "ad_hoc", "limit": 200},
+                headers=team["reviewer"].headers,
+            )
+        ).json()["items"]
+    }
+    for period, asked in ((first, [a, b, c]), (second, [b, c]), (third, [a])):
+        own = await client.get(f"{API}/periods/{period['id']}", headers=team["reviewer"].headers)
+        assert [x["code"] for x in listed[period["id"]]["agencies"]] == asked
+        assert listed[period["id"]] == own.json() == period
+
+
 async def test_periods_open_close_extend(
     client: httpx.AsyncClient, sessionmaker: Any, team: dict[str, Account]
 ) -> None:
