@@ -14,6 +14,7 @@ from bench.probes import PROBES, Measured
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "RESULTS.md"
 SIZE_TOLERANCE = 1.1  # ids and counts get a few digits longer at 100×: not "growth"
+WRITE_RATE_TOLERANCE = 0.9  # "while officers write (≈20 writes/s)": at least 90 % of it
 
 
 def server_url() -> str | None:
@@ -63,6 +64,7 @@ class Mixed:
     reads: Result
     writes: Result
     checked: Writes
+    target_rate: float = 20.0  # writes/s the PacedWriter was asked for
 
 
 @dataclass
@@ -131,6 +133,18 @@ def _ratio(value: float, base: float) -> float:
     return value / base if base else 0.0
 
 
+def ok_rate(r: Result) -> float:
+    """Answers per second that were 2xx: an error answered fast is not throughput."""
+    return (r.requests - r.non_2xx) / r.seconds if r.seconds else 0.0
+
+
+def _errors(r: Result) -> str:
+    """Non-2xx answers and requests with no answer (timeouts, resets), or "" if none."""
+    parts = [f"{r.non_2xx:,} non-2xx"] if r.non_2xx else []
+    parts += [f"{r.socket_errors:,} without an answer"] if r.socket_errors else []
+    return ", ".join(parts)
+
+
 def _table(run: Run) -> list[str]:
     ceiling = {row.name: row.result.rate for row in run.ceiling}
     lines = [
@@ -149,7 +163,7 @@ def _table(run: Run) -> list[str]:
         if not r.requests:
             lines.append(f"| {label}: `{row.name}` | 0 | — | — | — | — | — | none completed |")
             continue
-        times = "1" if label == "ceiling" else f"{_ratio(r.rate, ceiling.get(row.name, 0)):.3f}"
+        times = "1" if label == "ceiling" else f"{_ratio(ok_rate(r), ceiling.get(row.name, 0)):.3f}"
         errors = f"{r.non_2xx}" + (f" (+{r.socket_errors} socket)" if r.socket_errors else "")
         lines.append(
             f"| {label}: `{row.name}` | {r.rate:,.0f} | {times} | {r.p50_ms:.1f} | {r.p99_ms:.1f}"
@@ -173,7 +187,13 @@ def _goals(run: Run) -> list[str]:
     ceiling = {row.name: row.result.rate for row in run.ceiling}
 
     def ratios(rows: list[Row]) -> list[tuple[str, float]]:
-        return [(r.name, _ratio(r.result.rate, ceiling.get(r.name, 0))) for r in rows]
+        return [(r.name, _ratio(ok_rate(r.result), ceiling.get(r.name, 0))) for r in rows]
+
+    def failing(rows: list[Row]) -> str:
+        """The cases with error answers or requests left unanswered: their rates and p99s
+        are not the service's, so their goals are not met whatever the figures."""
+        bad = [f"`{r.name}`: {_errors(r.result)}" for r in rows if _errors(r.result)]
+        return f"; errors: {'; '.join(bad)}" if bad else ""
 
     cached = [r for r in run.rows if r.kind == "public"]
     staff = [r for r in run.rows if r.kind == "staff"]
@@ -181,25 +201,52 @@ def _goals(run: Run) -> list[str]:
     lines = ["| goal | target | measured | met |", "| --- | --- | --- | --- |"]
     for name, rows in (("public reads from the cache", cached),):
         case, value = _worst(ratios(rows))
-        lines.append(_goal(name, "≥ 0.6× ceiling", f"{value:.3f}× (worst: `{case}`)", value >= 0.6))
+        bad = failing(rows)
+        lines.append(
+            _goal(
+                name,
+                "≥ 0.6× ceiling",
+                f"{value:.3f}× (worst: `{case}`){bad}",
+                value >= 0.6 and not bad,
+            )
+        )
     if run.mixed is not None:
         m = run.mixed
-        value = _ratio(m.reads.rate, m.baseline.rate)
+        value = _ratio(ok_rate(m.reads), ok_rate(m.baseline))
+        written = m.writes.ok_counted / m.writes.seconds if m.writes.seconds else 0.0
+        enough = written >= WRITE_RATE_TOLERANCE * m.target_rate
+        bad = ", ".join(
+            f"{what} {_errors(r)}"
+            for what, r in (("reads", m.reads), ("writes", m.writes))
+            if _errors(r)
+        )
         lines.append(
             _goal(
                 "public reads while officers write",
-                "≥ 0.5× the same reads without writes",
-                f"{value:.3f}× ({m.writes.rate:.1f} writes/s)",
-                value >= 0.5,
+                f"≥ 0.5× the same reads without writes, at ≈{m.target_rate:g} writes/s",
+                f"{value:.3f}× ({written:.1f} writes/s acknowledged"
+                + ("" if enough else f", under {WRITE_RATE_TOLERANCE * m.target_rate:g}")
+                + (f"; errors: {bad}" if bad else "")
+                + ")",
+                value >= 0.5 and enough and not bad,
             )
         )
     for name, rows in (("public reads built from the database", run.built), ("staff reads", staff)):
         case, value = _worst(ratios(rows))
+        bad = failing(rows)
         lines.append(
-            _goal(name, "≥ 0.25× ceiling", f"{value:.3f}× (worst: `{case}`)", value >= 0.25)
+            _goal(
+                name,
+                "≥ 0.25× ceiling",
+                f"{value:.3f}× (worst: `{case}`){bad}",
+                value >= 0.25 and not bad,
+            )
         )
     case, value = _worst(ratios(writes))
-    lines.append(_goal("staff writes", "≥ 0.10× ceiling", f"{value:.3f}×", value >= 0.10))
+    bad = failing(writes)
+    lines.append(
+        _goal("staff writes", "≥ 0.10× ceiling", f"{value:.3f}×{bad}", value >= 0.10 and not bad)
+    )
     checks = [r.writes for r in writes if r.writes] + ([run.mixed.checked] if run.mixed else [])
     lost = sum(w.lost for w in checks)
     duplicated = sum(w.duplicated for w in checks)
@@ -212,35 +259,68 @@ def _goals(run: Run) -> list[str]:
             lost == 0 and duplicated == 0,
         )
     )
-    p99_public = [(r.name, r.result.p99_ms) for r in cached + run.built]
-    case, value = _worst(p99_public, high=True)
+    # Public reads: cached, built (cache off) and beside the officers' writes, all at 32
+    # connections. A run with requests left unanswered has no honest p99 (wrk's percentiles
+    # leave them out), so its goal is not met.
+    public_runs = [(f"cached: {r.name}", r.result) for r in cached]
+    public_runs += [(f"built: {r.name}", r.result) for r in run.built]
+    if run.mixed is not None:
+        public_runs.append(("cached, in rotation, beside writes", run.mixed.reads))
+    case, value = _worst([(name, r.p99_ms) for name, r in public_runs], high=True)
+    unanswered = sum(r.socket_errors for _, r in public_runs)
     lines.append(
         _goal(
             "p99 of public reads, 32 connections",
-            "≤ 50 ms",
-            f"{value:.0f} ms (`{case}`)",
-            value <= 50,
+            "≤ 50 ms (cached, built, beside writes)",
+            f"{value:.0f} ms (`{case}`)"
+            + (f"; {unanswered:,} requests without an answer" if unanswered else ""),
+            value <= 50 and not unanswered,
         )
     )
     case, value = _worst([(r.name, r.result.p99_ms) for r in staff + writes], high=True)
+    unanswered = sum(r.result.socket_errors for r in staff + writes)
     lines.append(
         _goal(
-            "p99 of staff reads and writes", "≤ 100 ms", f"{value:.0f} ms (`{case}`)", value <= 100
+            "p99 of staff reads and writes",
+            "≤ 100 ms",
+            f"{value:.0f} ms (`{case}`)"
+            + (f"; {unanswered:,} requests without an answer" if unanswered else ""),
+            value <= 100 and not unanswered,
         )
     )
-    judged = [p for p in PROBES if not p.export and p.name in run.probes_large]
+    judged = [
+        p
+        for p in PROBES
+        if not p.export and p.name in run.probes_large and p.name in run.probes_small
+    ]
     slow = [
         (p.name, _ratio(run.probes_large[p.name].p50_ms, run.probes_small[p.name].p50_ms))
         for p in judged
     ]
     case, value = _worst(slow, high=True)
     over = sum(1 for _, v in slow if v > 1.5)
+    # A page partial at 1× and full at 100× compares page fill, not history (bench/probes.py);
+    # an error answer at either size compares nothing.
+    unfair = [p.name for p in judged if not comparable(run, p.name)]
+    failed = [
+        p.name
+        for p in judged
+        if run.probes_small[p.name].status != 200 or run.probes_large[p.name].status != 200
+    ]
+    notes = "".join(
+        f"; {len(names)} {what}: " + ", ".join(f"`{n}`" for n in names)
+        for what, names in (
+            ("not comparable (page full only at the large size)", unfair),
+            ("not answered 200", failed),
+        )
+        if names
+    )
     lines.append(
         _goal(
             f"p50 at {run.big}× ÷ p50 at 1×, cache off, every answer",
             "≤ 1.5×",
-            f"worst {value:.1f}× (`{case}`); {over} of {len(slow)} answers over",
-            over == 0,
+            f"worst {value:.1f}× (`{case}`); {over} of {len(slow)} answers over{notes}",
+            over == 0 and not unfair and not failed,
         )
     )
     grown = [
@@ -261,6 +341,11 @@ def _goals(run: Run) -> list[str]:
     return lines
 
 
+def comparable(run: Run, name: str) -> bool:
+    """Both sizes serve the same amount of output: not a page full only at the large size."""
+    return run.probes_small[name].full_page or not run.probes_large[name].full_page
+
+
 def _probes(run: Run) -> list[str]:
     lines = [
         f"| answer | status | 1× p50 ms | {run.big}× p50 ms | ratio | 1× size | {run.big}× size"
@@ -273,7 +358,7 @@ def _probes(run: Run) -> list[str]:
             continue
         name = probe.name + (" (export: grows by design)" if probe.export else "")
         if large.full_page:
-            name += " (a full page)"
+            name += " (a full page)" if small.full_page else " (full only at the large size)"
         lines.append(
             f"| {name} `{probe.path}` | {small.status}/{large.status} | {small.p50_ms:.1f}"
             f" | {large.p50_ms:.1f} | {_ratio(large.p50_ms, small.p50_ms):.1f}"
