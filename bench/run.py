@@ -10,8 +10,8 @@ one server at a time, everything on 127.0.0.1:
 2. the service with its cache of public answers (production settings, 2 uvicorn workers):
    capture every benchmarked answer, then wrk each case (public reads, staff reads, comment
    writes, public reads while officers write ≈20 comments/s);
-3. the service with the cache off: the public reads built from the database, then every
-   probe of bench/probes.py single-client (1×);
+3. the service with the cache off: the public reads built from the database; then, on a
+   fresh server with the cache off, every probe of bench/probes.py single-client (1×);
 4. the ceiling (bench/ceiling.py) serving the captured bytes: wrk each case again;
 5. generate history up to ``--big``× and probe again with the cache off;
 6. print the tables and each goal of issue 13 with its measured ratio; append them to
@@ -297,9 +297,17 @@ def main() -> None:
         for case in cases(ctx):
             if case.kind == "public":
                 run.built.append(measure(ctx, built, case))
-        settle(built)
-        run.probes_small = probes.run_all(built.base_url, ctx.tokens, ids)
         built.stop()
+
+        # The probes of each size on a server of their own, started alike: probing the one
+        # wrk has just driven at 32 connections timed 1× slower than 100× (a worker's heap
+        # and the database still busy after the load), flattering every ratio.
+        small = app_server(db.url, 0, work, "small").start()
+        servers.append(small)
+        tokens = sign_in_all(small, [])
+        settle(small)
+        run.probes_small = probes.run_all(small.base_url, tokens, ids)
+        small.stop()
 
         ceiling = ceiling_server(answers, work).start()
         servers.append(ceiling)
