@@ -3,9 +3,10 @@ agency is assigned."""
 
 from collections import Counter
 from datetime import date, datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import func, literal, select, union_all
+from sqlalchemy import Integer, bindparam, func, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -309,21 +310,17 @@ async def scorecard(session: AsyncSession, plan: Plan, agency: Agency, today: da
     )
 
 
-async def assignments(session: AsyncSession, plan: Plan, user: User) -> Assignments:
-    agency = await session.get(Agency, user.agency_id)
-    assert agency is not None
+@cache
+def _assigned_statement() -> Any:
+    """What an agency is assigned, the three kinds in one query (code and title only, not
+    the items' entities), in plan order; an item named for the agency and for its group,
+    direct first. Built once: the plan and agency are bound parameters."""
+    plan_id, agency_id = bindparam("plan_id", type_=Integer), bindparam("agency_id", type_=Integer)
     both = ("lead", "coordinating")
-
-    # The three kinds in one query (code and title only, not the items' entities).
     groups = select(col(AgencyGroupMember.group_id)).where(
-        col(AgencyGroupMember.member_id) == agency.id
+        col(AgencyGroupMember.member_id) == agency_id
     )
     via = Agency.__table__.alias("via")  # type: ignore[attr-defined]
-    kinds: tuple[tuple[str, Any, Any, str, Any], ...] = (
-        ("tasks", Task, TaskAgency, "task_id", Task.title),
-        ("indicators", Indicator, IndicatorAgency, "indicator_id", Indicator.text),
-        ("documents", Document, DocumentAgency, "document_id", Document.title),
-    )
     per_kind = [
         select(
             literal(n).label("kind"),
@@ -337,44 +334,72 @@ async def assignments(session: AsyncSession, plan: Plan, user: User) -> Assignme
         .join(link, getattr(link, owner) == item.id)
         .join(via, via.c.id == link.agency_id)
         .where(
-            item.plan_id == plan.id,
+            item.plan_id == plan_id,
             col(link.role).in_(both),
-            (col(link.agency_id) == agency.id) | col(link.agency_id).in_(groups),
+            (col(link.agency_id) == agency_id) | col(link.agency_id).in_(groups),
         )
-        for n, item, link, owner, title in kinds
+        for n, item, link, owner, title in _ASSIGNED_KINDS
     ]
-    assigned: dict[str, list[AssignmentItem]] = {n: [] for n, *_ in kinds}
     united = union_all(*per_kind).subquery()
-    for n, code, title, role, code_via, agency_id, _ in await session.execute(
-        # Plan order; an item named for the agency and for its group, direct first.
-        select(united).order_by(
-            united.c.kind,
-            united.c.sort_order,
-            united.c.role,
-            (united.c.agency_id == agency.id).desc(),
-            united.c.via,
+    return select(united).order_by(
+        united.c.kind,
+        united.c.sort_order,
+        united.c.role,
+        (united.c.agency_id == agency_id).desc(),
+        united.c.via,
+    )
+
+
+_ASSIGNED_KINDS: tuple[tuple[str, Any, Any, str, Any], ...] = (
+    ("tasks", Task, TaskAgency, "task_id", Task.title),
+    ("indicators", Indicator, IndicatorAgency, "indicator_id", Indicator.text),
+    ("documents", Document, DocumentAgency, "document_id", Document.title),
+)
+
+
+@cache
+def _open_periods_statement() -> Any:
+    """The open periods of the plan asking the agency, with the agency's report if any."""
+    plan_id, agency_id = bindparam("plan_id", type_=Integer), bindparam("agency_id", type_=Integer)
+    return (
+        select(
+            col(ReportingPeriod.id),
+            col(ReportingPeriod.code),
+            col(ReportingPeriod.title),
+            col(ReportingPeriod.due_date),
+            col(ReportingPeriod.cutoff_date),
+            col(Report.id).label("report_id"),
+            col(Report.state).label("report_state"),
         )
-    ):
-        assigned[n].append(
-            AssignmentItem(
-                code=code, title=title, role=role, via=None if agency_id == agency.id else code_via
-            )
-        )
-    periods = await session.execute(
-        select(ReportingPeriod, Report)
         .join(PeriodAgency, col(PeriodAgency.period_id) == col(ReportingPeriod.id))
         .outerjoin(
             Report,
             (col(Report.period_id) == col(ReportingPeriod.id))
-            & (col(Report.agency_id) == agency.id),
+            & (col(Report.agency_id) == agency_id),
         )
         .where(
-            col(PeriodAgency.agency_id) == agency.id,
+            col(PeriodAgency.agency_id) == agency_id,
             col(ReportingPeriod.status) == "open",
-            col(ReportingPeriod.plan_id) == plan.id,
+            col(ReportingPeriod.plan_id) == plan_id,
         )
         .order_by(col(ReportingPeriod.due_date))
     )
+
+
+async def assignments(session: AsyncSession, plan: Plan, user: User) -> Assignments:
+    agency = await session.get(Agency, user.agency_id)
+    assert agency is not None
+    ids = {"plan_id": plan.id, "agency_id": agency.id}
+    assigned: dict[str, list[AssignmentItem]] = {n: [] for n, *_ in _ASSIGNED_KINDS}
+    for n, code, title, role, code_via, agency_id, _ in await session.execute(
+        _assigned_statement(), ids
+    ):
+        assigned[n].append(
+            AssignmentItem.model_construct(
+                code=code, title=title, role=role, via=None if agency_id == agency.id else code_via
+            )
+        )
+    periods = await session.execute(_open_periods_statement(), ids)
     return Assignments(
         agency=agency_ref(agency),
         tasks=assigned["tasks"],
@@ -383,12 +408,12 @@ async def assignments(session: AsyncSession, plan: Plan, user: User) -> Assignme
         open_periods=[
             DuePeriod(
                 period=ItemRef(code=p.code, title=p.title),
-                period_id=p.id or 0,
+                period_id=p.id,
                 due_date=p.due_date,
                 cutoff_date=p.cutoff_date,
-                report_id=r.id if r else None,
-                report_state=r.state if r else None,
+                report_id=p.report_id,
+                report_state=p.report_state,
             )
-            for p, r in periods
+            for p in periods
         ],
     )

@@ -26,16 +26,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col
 
+from app.core.db import EXACT_TOTAL_LIMIT
 from app.core.errors import ConflictError, FieldValidationError, NotFoundError
 from app.core.http import check_if_match, etag
-from app.core.pagination import SortKey
+from app.core.pagination import SortKey, encode_cursor
 from app.models import Agency, Plan, Report, ReportEvent, ReportingPeriod, User
-from app.schemas.common import VIETNAM, ItemRef
+from app.schemas.common import VIETNAM, AgencyRef, ItemRef
 from app.schemas.reports import ReportPage, ReportRead
 from app.services import audit, webhooks
 from app.services import report_policy as policy
 from app.services.auth import utcnow
-from app.services.common import Total, agency_ref, count_total, fetch_page
+from app.services.common import Total, agency_ref, count_total, planner_rows
 from app.services.item_kinds import KINDS
 from app.services.notifications import notify_agency
 from app.services.periods import asked, get_period
@@ -142,6 +143,99 @@ def visible_rows(plan: Plan, caller: User) -> Any:
     return _base(plan, caller)
 
 
+def _counted(model: Any) -> Any:
+    """The report's items of one kind: a correlated count, one index probe per row."""
+    return (
+        select(func.count())
+        .where(col(model.report_id) == col(Report.id))
+        .correlate(Report)
+        .scalar_subquery()
+    )
+
+
+# What a list shows of each report, as columns (no entities to build): the report's, its
+# period's and agency's, and its items by kind.
+_SHOWN: tuple[Any, ...] = (
+    col(Report.id),
+    col(Report.period_id),
+    col(Report.agency_id),
+    col(Report.state),
+    col(Report.version),
+    col(Report.submitted_at),
+    col(Report.approved_at),
+    col(Report.created_at),
+    col(Report.updated_at),
+    col(ReportingPeriod.code).label("period_code"),
+    col(ReportingPeriod.title).label("period_title"),
+    col(ReportingPeriod.due_date).label("period_due"),
+    col(ReportingPeriod.status),
+    col(Agency.code).label("agency_code"),
+    col(Agency.name).label("agency_name"),
+    col(Agency.short_name).label("agency_short_name"),
+    col(Agency.kind).label("agency_kind"),
+)
+_COUNTED = {kind.path.replace("-", "_"): kind.model for kind in KINDS.values()}
+
+
+def _listed(plan: Plan, caller: User) -> Any:
+    """`_base` as columns: the same joins and visibility, one row of plain values per report."""
+    return (
+        select(*_SHOWN)
+        .join(ReportingPeriod, col(ReportingPeriod.id) == col(Report.period_id))
+        .join(Agency, col(Agency.id) == col(Report.agency_id))
+        .where(col(ReportingPeriod.plan_id) == plan.id, visible(caller))
+    )
+
+
+def _listed_reads(rows: list[Any], caller: User) -> list[ReportRead]:
+    """The page's reports as shown, from `_SHOWN` rows plus their counts (trusted:
+    constructed, not validated again). A page's periods and agencies repeat: each is
+    built once and shared by its rows."""
+    actor = policy.actor_of(caller)
+    allowed: dict[tuple[str, bool, str], list[str]] = {}
+    periods: dict[int, ItemRef] = {}
+    agencies: dict[int, AgencyRef] = {}
+    names = list(_COUNTED)
+    reads = []
+    for row in rows:
+        key = (row.state, row.agency_id == caller.agency_id, row.status)
+        if key not in allowed:  # policy.situation's key; the row holds all `actions` reads
+            allowed[key] = report_actions(row, row, actor)
+        period = periods.get(row.period_id)
+        if period is None:
+            period = periods[row.period_id] = ItemRef.model_construct(
+                code=row.period_code, title=row.period_title
+            )
+        agency = agencies.get(row.agency_id)
+        if agency is None:
+            agency = agencies[row.agency_id] = AgencyRef.model_construct(
+                code=row.agency_code,
+                name=row.agency_name,
+                short_name=row.agency_short_name,
+                kind=row.agency_kind,
+            )
+        submitted = row.submitted_at
+        reads.append(
+            ReportRead.model_construct(
+                id=row.id,
+                period=period,
+                period_id=row.period_id,
+                agency=agency,
+                state=row.state,
+                version=row.version,
+                late=submitted is not None
+                and submitted.astimezone(VIETNAM).date() > row.period_due,
+                submitted_at=submitted,
+                approved_at=row.approved_at,
+                created_at=row.created_at,
+                updated_at=row.updated_at,
+                counts={name: row[len(_SHOWN) + i] for i, name in enumerate(names)},
+                allowed_actions=list(allowed[key]),
+            )
+        )
+    return reads
+
+
 async def list_reports(
     session: AsyncSession,
     plan: Plan,
@@ -154,69 +248,67 @@ async def list_reports(
     limit: int,
     queue: bool = False,
 ) -> ReportPage:
-    stmt = _base(plan, caller)
+    """One query for the page, its items by kind and the list's total (as columns of the
+    page's rows); the total alone again only when the page came back empty, and the
+    planner's estimate past the exact-count limit, as `count_total` gives them."""
+    stmt = _listed(plan, caller)
     if period_id is not None:
         stmt = stmt.where(col(Report.period_id) == period_id)
     if agency is not None:
         stmt = stmt.where(col(Agency.code) == agency)
     if state is not None:
         stmt = stmt.where(col(Report.state) == state)
-    # The review queue is oldest submission first; other lists are by id.
-    sort = col(Report.submitted_at) if queue else col(Report.id)
     if queue:
+        # The review queue is oldest submission first. Keyset, not offset: the cursor is the
+        # last served report's (submitted_at in microseconds since 1970, id), so approving or
+        # returning reports on earlier pages (which leave the queue) never makes the next
+        # page skip one.
         stmt = stmt.where(col(Report.state) == "submitted")
-        rows, total, next_cursor = await _queue_page(session, stmt, after, limit)
+        key = tuple_(col(Report.submitted_at), col(Report.id))
+        order: tuple[Any, ...] = (col(Report.submitted_at), col(Report.id))
+        bound = None
+        if after is not None:
+            when = _EPOCH + timedelta(microseconds=min(after[0], _LAST_MICROS))
+            bound = tuple_(
+                literal(when, DateTime(timezone=True)),
+                literal(min(after[1], _INT4_MAX), Integer),
+            )
+    else:  # by id
+        key = tuple_(col(Report.id), col(Report.id))
+        order = (col(Report.id), col(Report.id))
+        bound = None if after is None else tuple_(*after)
+    cap: int | None = session.info.get(EXACT_TOTAL_LIMIT)
+    counted = stmt.limit(cap + 1) if cap is not None else stmt
+    total_column = select(func.count()).select_from(counted.subquery()).scalar_subquery()
+    paged = stmt.add_columns(*(_counted(m) for m in _COUNTED.values()), total_column)
+    if bound is not None:
+        paged = paged.where(key > bound)
+    rows = list((await session.execute(paged.order_by(*order).limit(limit + 1))).all())
+    if after is None and len(rows) <= limit and not queue:
+        total = Total(len(rows))  # the whole list on one page (fetch_page's shortcut)
+    elif not rows:
+        total = await count_total(session, stmt, grows=True)
     else:
-        rows, total, next_cursor = await fetch_page(
-            session,
-            stmt,
-            sort_column=sort,
-            id_column=col(Report.id),
-            after=after,
-            limit=limit,
-            list_name="reports",
-            grows=True,
-        )
-    items = await read_reports(session, [tuple(r) for r in rows], caller)
+        exact = rows[0][-1]
+        total = Total(exact)
+        if cap is not None and exact > cap:
+            total = Total(max(await planner_rows(session, stmt), cap + 1), exact=False)
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        last = rows[-1]
+        if queue:
+            micros = ((last.submitted_at or _EPOCH) - _EPOCH) // timedelta(microseconds=1)
+            next_cursor = encode_cursor("review-queue", (max(micros, 0), last.id))
+        else:
+            next_cursor = encode_cursor("reports", (last.id, last.id))
+    items = _listed_reads(rows, caller)
     return ReportPage(items=items, total=total, total_exact=total.exact, next_cursor=next_cursor)
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _LAST_MICROS = (datetime.max.replace(tzinfo=UTC) - _EPOCH) // timedelta(microseconds=1)
 _INT4_MAX = 2**31 - 1
-
-
-async def _queue_page(
-    session: AsyncSession, stmt: Any, after: SortKey | None, limit: int
-) -> tuple[list[Any], Total, str | None]:
-    """Oldest submission first. Keyset, not offset: the cursor is the last served report's
-    (submitted_at in microseconds since 1970, id), so approving or returning reports on
-    earlier pages (which leave the queue) never makes the next page skip one."""
-    from app.core.pagination import encode_cursor
-
-    total = await count_total(session, stmt, grows=True)
-    paged = stmt
-    if after is not None:
-        when = _EPOCH + timedelta(microseconds=min(after[0], _LAST_MICROS))
-        key = tuple_(col(Report.submitted_at), col(Report.id))
-        bound = tuple_(
-            literal(when, DateTime(timezone=True)), literal(min(after[1], _INT4_MAX), Integer)
-        )
-        paged = paged.where(key > bound)
-    rows = list(
-        (
-            await session.execute(
-                paged.order_by(col(Report.submitted_at), col(Report.id)).limit(limit + 1)
-            )
-        ).all()
-    )
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        last: Report = rows[-1][0]
-        micros = ((last.submitted_at or _EPOCH) - _EPOCH) // timedelta(microseconds=1)
-        next_cursor = encode_cursor("review-queue", (max(micros, 0), last.id or 0))
-    return rows, total, next_cursor
 
 
 async def load_report(

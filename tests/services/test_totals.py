@@ -9,7 +9,8 @@ import httpx
 import pytest
 
 from app.core.db import EXACT_TOTAL_LIMIT
-from tests.factories import Account, create_user
+from tests.factories import Account, create_user, signed_in
+from tests.services.test_reporting import etag_of, make_team, new_period
 
 USERS = "/api/v1/users"
 AUDIT = "/api/v1/audit"
@@ -99,3 +100,46 @@ async def test_the_audit_trail_is_not_counted_whole_past_the_limit(
     assert (counted["total"], counted["total_exact"]) == (3, True)
     none = (await client.get(AUDIT, params={**about, "entity_id": "0"}, headers=admin)).json()
     assert none == {"items": [], "total": 0, "total_exact": True, "next_cursor": None}
+
+
+async def test_reports_and_the_review_queue_count_with_the_page_up_to_the_limit(
+    client: httpx.AsyncClient, sessionmaker: Any, exact_up_to: Any
+) -> None:
+    """The reports list reads its total with the page (app/services/reports.py): exact up to
+    the limit, the estimate past it, and counted alone for a page past the end."""
+    team = await make_team(client, sessionmaker)
+    reviewer = team["reviewer"]
+    period = await new_period(client, reviewer, ["SYT", "SGDDT"])
+    other_lead = await signed_in(client, sessionmaker, role="agency_lead", agency="SGDDT")
+    for writer, lead in ((team["officer"], team["lead"]), (team["other"], other_lead)):
+        made = await client.post(
+            "/api/v1/reports", headers=writer.headers, json={"period_id": period["id"]}
+        )
+        assert made.status_code == 201, made.text
+        url = f"/api/v1/reports/{made.json()['id']}"
+        submitted = await client.post(
+            f"{url}/submit", headers={**lead.headers, "If-Match": await etag_of(client, url, lead)}
+        )
+        assert submitted.status_code == 200, submitted.text
+    listed = {"period_id": period["id"], "limit": 1}
+    reports = "/api/v1/reports"
+
+    exact_up_to(1000)
+    first = (await client.get(reports, params=listed, headers=reviewer.headers)).json()
+    assert (first["total"], first["total_exact"], len(first["items"])) == (2, True, 1)
+    second = await client.get(
+        reports, params={**listed, "cursor": first["next_cursor"]}, headers=reviewer.headers
+    )
+    assert (second.json()["total"], second.json()["next_cursor"]) == (2, None)
+    past = await client.get(
+        reports, params={**listed, "cursor": "f" * 32}, headers=reviewer.headers
+    )
+    assert (past.json()["items"], past.json()["total"], past.json()["total_exact"]) == ([], 2, True)
+    whole = await client.get(reports, params={**listed, "limit": 5}, headers=reviewer.headers)
+    assert (whole.json()["total"], len(whole.json()["items"])) == (2, 2)
+
+    exact_up_to(1)
+    first = (await client.get(reports, params=listed, headers=reviewer.headers)).json()
+    assert first["total_exact"] is False and first["total"] >= 2
+    queue = await client.get("/api/v1/review-queue", params={"limit": 1}, headers=reviewer.headers)
+    assert queue.json()["total_exact"] is False and queue.json()["total"] >= 2
