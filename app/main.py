@@ -20,6 +20,7 @@ from app.core.hygiene import RejectNulMiddleware
 from app.core.idempotency import install_idempotency
 from app.core.logging import RequestIdMiddleware, configure_logging
 from app.core.methods import MethodsMiddleware
+from app.core.metrics import RequestMetricsMiddleware
 from app.core.openapi import install_openapi
 from app.core.outage import (
     DatabaseOutageMiddleware,
@@ -29,6 +30,7 @@ from app.core.outage import (
 )
 from app.core.proxies import ClientAddressMiddleware, TrustedProxies, resolve_client
 from app.core.public_cache import PublicCache, PublicCacheMiddleware
+from app.core.routing import flatten_included_routers
 from app.core.security import signing_key
 from app.routers import (
     agencies,
@@ -212,9 +214,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     # Every POST honours Idempotency-Key; before anything walks the routes (below).
     install_idempotency(app)
-    Instrumentator(excluded_handlers=["/metrics", "/healthz", "/readyz"]).instrument(app).expose(
-        app, include_in_schema=False
-    )
+    # One flat table of routes: matching no longer walks the included routers' tree.
+    flatten_included_routers(app)
+    # Request counts and latencies by handler and status (app.core.metrics); the endpoint
+    # /metrics is the instrumentator's.
+    app.add_middleware(RequestMetricsMiddleware)
+    Instrumentator().expose(app, include_in_schema=False)
     app.add_middleware(
         ConditionalGetMiddleware,
         max_age=settings.cache_max_age,

@@ -56,6 +56,7 @@ from sqlalchemy.engine import Dialect, ExceptionContext
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.util import await_
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core.errors import DatabaseUnavailableError, error_response
@@ -178,22 +179,28 @@ def bound_statements(engine: AsyncEngine, *, ping_seconds: float, command_second
     connection (it is inside a statement: a rollback on it would wait again) and becomes a
     DatabaseUnavailableError; the other pooled connections are left to their pings.
 
-    Pings: SQLAlchemy's own (in a transaction, for pgbouncer) under a watchdog that aborts
-    the connection past `ping_seconds`: the ping then fails as a closed connection, which
-    SQLAlchemy treats as a disconnect: it drops this connection and every older pooled one
-    and opens a new one, within the connect timeout. So a frozen server costs a request the
-    ping and connect timeouts, not the command timeout."""
+    Pings: one round trip, `SELECT 1` in the simple query protocol (no prepared statement,
+    so a transaction-pooling PgBouncer may send it to any server connection), under a
+    watchdog that aborts the connection past `ping_seconds`. SQLAlchemy's own asyncpg ping
+    takes three (BEGIN, a prepared `;`, ROLLBACK: the transaction is there for PgBouncer's
+    sake, which the simple protocol does not need), and every request that reads the
+    database pays the ping. A failure is translated as the driver adapter translates any
+    (its DBAPI errors): an aborted or lost connection is a closed one, which SQLAlchemy
+    treats as a disconnect: it drops this connection and every older pooled one and opens a
+    new one, within the connect timeout. So a frozen server costs a request the ping and
+    connect timeouts, not the command timeout."""
     dialect = engine.sync_engine.dialect
-    ping = dialect.do_ping
 
     def do_ping(dbapi_connection: Any) -> bool:
-        watchdog = asyncio.get_running_loop().call_later(
-            ping_seconds, dbapi_connection.driver_connection.terminate
-        )
+        driver = dbapi_connection.driver_connection
+        watchdog = asyncio.get_running_loop().call_later(ping_seconds, driver.terminate)
         try:
-            return bool(ping(dbapi_connection))
+            await_(driver.execute("SELECT 1"))
+        except Exception as error:
+            dbapi_connection._handle_exception(error)  # raises the adapter's DBAPI error
         finally:
             watchdog.cancel()
+        return True
 
     setattr(dialect, "do_ping", do_ping)  # noqa: B010 (the instance's, not the class's)
 
