@@ -5,8 +5,8 @@ One JSON object per line on stderr: ``time``, ``level``, ``logger``, ``message``
 ``extra`` and, with an exception, ``exc_info`` (its traceback). uvicorn's access log is one
 such line per request (``logger`` "uvicorn.access"), so it is kept cheap: the line is built
 with orjson and a second's timestamp text is made once, lines are written in batches (at
-most ``FLUSH_SECONDS`` late, at once from WARNING up and at exit), and records do not look
-up their caller's file, thread or process (nothing here prints them).
+most ``FLUSH_SECONDS`` late, at once from WARNING up and at exit), and uvicorn's access
+logger makes its line without a LogRecord while nothing else listens (``AccessLogger``).
 """
 
 import asyncio
@@ -207,11 +207,6 @@ class AccessLogger:
 
 
 def configure_logging(level: str = "INFO", json_logs: bool = True) -> None:
-    # No record looks up its caller's frame, thread or process: no formatter here shows them.
-    logging._srcfile = None  # the documented way (logging HOWTO, "Optimization")
-    logging.logThreads = False
-    logging.logProcesses = False
-    logging.logMultiprocessing = False
     handler = BufferedStreamHandler(sys.stderr)
     handler.addFilter(_RequestIdFilter())
     if json_logs:
