@@ -4,7 +4,7 @@ One JSON object per line on stderr: ``time``, ``level``, ``logger``, ``message``
 ``request_id`` (of the request being answered, else null), then whatever a call passed in
 ``extra`` and, with an exception, ``exc_info`` (its traceback). uvicorn's access log is one
 such line per request (``logger`` "uvicorn.access"), so it is kept cheap: the line is built
-with orjson and a second's timestamp text is made once, lines are written in batches (at
+with orjson, a second's timestamp text is made once, lines are written in batches (at
 most ``FLUSH_SECONDS`` late, at once from WARNING up and at exit), and uvicorn's access
 logger makes its line without a LogRecord while nothing else listens (``AccessLogger``).
 """
@@ -19,6 +19,7 @@ from contextvars import ContextVar
 from typing import Any, TextIO
 
 import orjson
+from pythonjsonlogger.orjson import OrjsonFormatter
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
@@ -35,21 +36,16 @@ class _RequestIdFilter(logging.Filter):
         return True
 
 
-# What every record has (and ``message``/``asctime``, which formatters add): the rest came
-# in ``extra`` and is written after the fixed fields.
-_STANDARD = frozenset(
-    logging.LogRecord("", 0, "", 0, "", None, None).__dict__.keys()
-    | {"message", "asctime", "request_id", "color_message", "taskName"}
-)
-_PLAIN = len(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) + 1  # + request_id
-
-
-class JsonLineFormatter(logging.Formatter):
-    """A record as one JSON object: time (local, ``2026-11-30 15:07:05,287``), level,
-    logger, message, request_id, the extra fields, exc_info and stack_info."""
+class JsonLineFormatter(OrjsonFormatter):
+    """A record as one JSON object (python-json-logger's orjson formatter): time (local,
+    ``2026-11-30 15:07:05,287``), level, logger, message, request_id, the extra fields,
+    exc_info and stack_info. A second's timestamp text is made once."""
 
     def __init__(self) -> None:
-        super().__init__()
+        super().__init__(
+            "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
+            rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
+        )
         self._second = -1
         self._second_text = ""
 
@@ -62,27 +58,6 @@ class JsonLineFormatter(logging.Formatter):
             self._second_text = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(second))
             self._second = second
         return f"{self._second_text},{int((created - second) * 1000):03d}"
-
-    def format(self, record: logging.LogRecord) -> str:
-        fields: dict[str, Any] = {
-            "time": self.time_text(record.created),
-            "level": record.levelname,
-            "logger": record.name,
-            "message": record.getMessage(),
-            "request_id": getattr(record, "request_id", None),
-        }
-        values = record.__dict__
-        if len(values) != _PLAIN:
-            for name, value in values.items():
-                if name not in _STANDARD:
-                    fields[name] = value
-        if record.exc_info:
-            record.exc_text = record.exc_text or self.formatException(record.exc_info)
-        if record.exc_text:
-            fields["exc_info"] = record.exc_text
-        if record.stack_info:
-            fields["stack_info"] = self.formatStack(record.stack_info)
-        return orjson.dumps(fields, default=str).decode()
 
     def info_line(self, logger: str, message: str) -> str:
         """What ``format`` makes of an INFO record of ``logger`` made now, without extras."""
