@@ -32,6 +32,7 @@ version cannot be read (the database is down), the answer is built uncached.
 """
 
 import random
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -102,9 +103,22 @@ _language = lru_cache(maxsize=256)(negotiate)
 _gzip = lru_cache(maxsize=256)(accepts_gzip)
 
 
+_DAY = 86400.0
+_today_until = 0.0  # time.time() at which the day below ends
+_today_date = date.min
+
+
 def _today() -> date:
-    """Today in Việt Nam, as app.deps.get_today (whose overrides bypass the cache)."""
-    return datetime.now(VIETNAM).date()
+    """Today in Việt Nam, as app.deps.get_today (whose overrides bypass the cache): made
+    once a day, not once a request (VIETNAM is a fixed offset, no daylight saving)."""
+    global _today_until, _today_date
+    now = time.time()
+    if now >= _today_until:
+        current = datetime.fromtimestamp(now, VIETNAM)
+        midnight = current.replace(hour=0, minute=0, second=0, microsecond=0)
+        _today_until = midnight.timestamp() + _DAY
+        _today_date = current.date()
+    return _today_date
 
 
 def _new_request_id(incoming: bytes) -> bytes:

@@ -18,6 +18,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from app.core.config import Settings, get_settings
 from app.core.errors import ServerBusyError, send_problem
+from app.core.logging import AccessLogger
 
 BUSY_RETRY_AFTER_SECONDS = 1
 
@@ -35,48 +36,56 @@ setattr(httptools_impl, "service_unavailable", server_busy)  # noqa: B010
 class HeadTimeoutProtocol(HttpToolsProtocol):
     """uvicorn's httptools protocol with a deadline on each request head.
 
-    Invariant: while the connection waits for a head, exactly one timer is armed (from
-    ``connection_made`` and from each completed response, disarmed by a complete head);
-    when it fires with no request being answered, the connection is closed without an
-    answer, as for an idle keep-alive connection.
+    Invariant: while the connection waits for a head, ``head_deadline`` is the loop time
+    by which it must be complete (from ``connection_made`` and from each completed
+    response; None from a complete head until its response is complete), and one timer is
+    armed for that deadline or earlier. A timer that fires early (the connection answered
+    requests meanwhile) is armed again for the deadline, so a busy connection costs one
+    timer per ``DXPLAN_HTTP_HEADER_TIMEOUT_SECONDS``, not one per request. When the deadline
+    has passed with no request being answered, the connection is closed without an answer,
+    as an idle keep-alive connection is.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.access_logger = AccessLogger(self.access_logger)  # type: ignore[assignment]
         self.head_timeout = get_settings().http_header_timeout_seconds
+        self.head_deadline: float | None = None
         self.head_timer: asyncio.TimerHandle | None = None
 
-    def _arm_head_timer(self) -> None:
-        self._disarm_head_timer()
-        if not self.transport.is_closing():
-            self.head_timer = self.loop.call_later(self.head_timeout, self._head_timed_out)
+    def _await_head(self) -> None:
+        self.head_deadline = deadline = self.loop.time() + self.head_timeout
+        if self.head_timer is None and not self.transport.is_closing():
+            self.head_timer = self.loop.call_at(deadline, self._head_timer_fired)
 
-    def _disarm_head_timer(self) -> None:
-        if self.head_timer is not None:
-            self.head_timer.cancel()
-            self.head_timer = None
-
-    def _head_timed_out(self) -> None:
+    def _head_timer_fired(self) -> None:
         self.head_timer = None
+        deadline = self.head_deadline
+        if deadline is None or self.transport.is_closing():
+            return  # a head is complete; its response sets the next deadline
         if self.cycle is not None and not self.cycle.response_complete:
             return  # a (pipelined) request is being answered; its response re-arms
-        if not self.transport.is_closing():
+        if self.loop.time() < deadline:
+            self.head_timer = self.loop.call_at(deadline, self._head_timer_fired)
+        else:
             self.transport.close()
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
-        self._arm_head_timer()
+        self._await_head()
 
     def on_headers_complete(self) -> None:
-        self._disarm_head_timer()
+        self.head_deadline = None
         super().on_headers_complete()
 
     def on_response_complete(self) -> None:
         super().on_response_complete()
-        self._arm_head_timer()
+        self._await_head()
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self._disarm_head_timer()
+        if self.head_timer is not None:
+            self.head_timer.cancel()
+            self.head_timer = None
         super().connection_lost(exc)
 
 

@@ -35,10 +35,7 @@ async def served(app: Any, **config: Any) -> AsyncIterator[uvicorn.Server]:
             host="127.0.0.1",
             port=0,
             http=HeadTimeoutProtocol,
-            lifespan="off",
-            log_config=None,
-            access_log=False,
-            **config,
+            **{"lifespan": "off", "log_config": None, "access_log": False, **config},
         )
     )
     serving = asyncio.create_task(server.serve())
