@@ -19,13 +19,19 @@ Served like the service and the ceiling (uvicorn, 2 workers, the same pool size 
 worker, DXPLAN_DB_POOL_SIZE + DXPLAN_DB_MAX_OVERFLOW), each case driven by wrk
 (2 threads, 32 connections) after a warm-up, on the database of BENCH_DATABASE_URL (a
 migrated one; `make bench` leaves none behind, `python -m bench.run --keep-db` does). Prints
-req/s, × ceiling, p50/p99 and server CPU ms per request. Not part of `make bench`.
+req/s, × ceiling, p50/p99 and server CPU ms per request. `make bench` runs it too, on its
+own database after the ceiling, and prints the floor next to the goals it bounds.
 """
 
 import argparse
 import json
 import os
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from bench.loadgen import Load, Result
+    from bench.servers import Server
 
 BODY = json.dumps({"version": 0, "status": "ok"}).encode()
 HEADERS = [(b"content-type", b"application/json"), (b"content-length", str(len(BODY)).encode())]
@@ -94,20 +100,10 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
 CASES = ("/ceiling", "/asyncpg", "/asyncpg-tx", "/sqlalchemy")
 
 
-def main() -> None:
-    from bench import loadgen
-    from bench.loadgen import Load, Request
-    from bench.run import settle
-    from bench.servers import BIN, LOOPBACK, Server, workdir
+def floor_server(url: str, work: "Path") -> "Server":
+    """This app on uvicorn with two workers, like the service and the ceiling."""
+    from bench.servers import BIN, LOOPBACK, Server
 
-    parser = argparse.ArgumentParser(prog="python -m bench.floor", description=__doc__)
-    parser.add_argument("--seconds", type=float, default=10.0)
-    args = parser.parse_args()
-    url = os.environ.get("BENCH_DATABASE_URL")
-    if not url:
-        raise SystemExit("bench: set BENCH_DATABASE_URL to a migrated database")
-    loadgen.require_wrk()
-    work = workdir()
     server = Server(
         "floor",
         [],
@@ -128,34 +124,74 @@ def main() -> None:
         "--log-level",
         "warning",
     ]
-    server.start()
+    return server
+
+
+Measured = tuple[str, "Result", float]  # case, wrk's result, server CPU seconds
+
+
+def measure_all(server: "Server", load: "Load", warmup: float = 2.0) -> list[Measured]:
+    """Each case after a warm-up, the server idle in between (bench.run.settle)."""
+    from bench import loadgen
+    from bench.loadgen import Load, Request
+    from bench.run import settle
+
+    rows: list[Measured] = []
+    for path in CASES:
+        requests = [Request("GET", path)]
+        loadgen.run(server.base_url, requests, Load(load.threads, load.connections, warmup))
+        settle(server)
+        before = server.cpu_seconds()
+        result = loadgen.run(server.base_url, requests, load)
+        rows.append((path, result, server.cpu_seconds() - before))
+        print(f"bench: floor {path} {result.rate:,.0f} req/s", flush=True)
+    return rows
+
+
+def table(rows: list[Measured]) -> list[str]:
+    lines = [
+        "| case | req/s | × ceiling | p50 ms | p99 ms | server CPU ms/req |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    ceiling = rows[0][1].rate or 1.0
+    for path, result, cpu in rows:
+        per = cpu * 1000 / result.requests if result.requests else 0.0
+        lines.append(
+            f"| `{path}` | {result.rate:,.0f} | {result.rate / ceiling:.3f} | "
+            f"{result.p50_ms:.1f} | {result.p99_ms:.1f} | {per:.3f} |"
+        )
+    return lines
+
+
+def ratio(rows: list[Measured], path: str = "/asyncpg") -> float:
+    """The share of the floor's own ceiling that ``path`` reached."""
+    rates = {p: r.rate for p, r, _ in rows}
+    return rates.get(path, 0.0) / (rates.get("/ceiling") or 1.0)
+
+
+def main() -> None:
+    from bench import loadgen
+    from bench.loadgen import Load
+    from bench.servers import workdir
+
+    parser = argparse.ArgumentParser(prog="python -m bench.floor", description=__doc__)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    args = parser.parse_args()
+    url = os.environ.get("BENCH_DATABASE_URL")
+    if not url:
+        raise SystemExit("bench: set BENCH_DATABASE_URL to a migrated database")
+    loadgen.require_wrk()
+    server = floor_server(url, workdir()).start()
     load = Load(seconds=args.seconds)
-    rows: list[tuple[str, loadgen.Result, float]] = []
     try:
-        for path in CASES:
-            requests = [Request("GET", path)]
-            loadgen.run(server.base_url, requests, Load(seconds=2.0))
-            settle(server)
-            before = server.cpu_seconds()
-            result = loadgen.run(server.base_url, requests, load)
-            cpu = server.cpu_seconds() - before
-            rows.append((path, result, cpu))
-            print(f"bench: {path} {result.rate:,.0f} req/s", flush=True)
+        rows = measure_all(server, load)
     finally:
         server.stop()
     one = os.getloadavg()[0]
     print(
         f"\nload average {one:.2f}; wrk -t{load.threads} -c{load.connections} -d{load.seconds:g}s"
     )
-    print("| case | req/s | × ceiling | p50 ms | p99 ms | server CPU ms/req |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: |")
-    ceiling = rows[0][1].rate or 1.0
-    for path, result, cpu in rows:
-        per = cpu * 1000 / result.requests if result.requests else 0.0
-        print(
-            f"| `{path}` | {result.rate:,.0f} | {result.rate / ceiling:.3f} | "
-            f"{result.p50_ms:.1f} | {result.p99_ms:.1f} | {per:.3f} |"
-        )
+    print("\n".join(table(rows)))
 
 
 if __name__ == "__main__":

@@ -29,6 +29,7 @@ from typing import Any
 import httpx
 
 from bench import datagen, loadgen, probes, report
+from bench.floor import floor_server, measure_all
 from bench.loadgen import Load, Request
 from bench.servers import (
     BIN,
@@ -314,6 +315,13 @@ def main() -> None:
         for case in all_cases:
             run.ceiling.append(measure(ctx, ceiling, case, database=False))
         ceiling.stop()
+
+        # The floor: a bare ASGI app doing one database read per answer (bench/floor.py),
+        # what any answer that is not a cache hit can reach on this machine.
+        floor = floor_server(db.url, work).start()
+        servers.append(floor)
+        run.floor = measure_all(floor, ctx.load, ctx.warmup)
+        floor.stop()
 
         run.large = datagen_load(db.url, 1, big)
         large = app_server(db.url, 0, work, "large").start()
