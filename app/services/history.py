@@ -8,6 +8,7 @@ and `GET /tasks/{code}/progress`; both show only what approval made public (`pub
 """
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -28,7 +29,7 @@ from app.models import (
     Task,
     TaskUpdate,
 )
-from app.schemas.indicators import ApprovedValuePage, ApprovedValueRead
+from app.schemas.indicators import ApprovedValuePage, ApprovedValueRead, ValuePointRead
 from app.schemas.tasks import TaskProgress, TaskProgressPage
 from app.services.common import agency_id_for_filter, count_total
 from app.services.progress import Progress, ValuePoint, latest_task_progress, public_item
@@ -90,39 +91,98 @@ ORDER BY g.target_id, g.place_level, g.place_district, year, l.as_of DESC, l.id 
 ).bindparams(bindparam("ids"))
 
 
+@dataclass
+class YearlySeries:
+    """A target's `series` as answered, whether it is every approved value, and the point
+    attainment judges (the latest province-wide one, by as_of then id)."""
+
+    points: list[ValuePointRead] = field(default_factory=list)
+    complete: bool = True
+    overall: ValuePoint | None = None
+
+
 async def yearly_values(
     session: AsyncSession, target_ids: Sequence[int]
-) -> tuple[dict[int, list[ValuePoint]], dict[int, bool]]:
+) -> dict[int, YearlySeries]:
     """Per target, the latest approved value of each year for each level and district,
-    oldest first (by as_of, then id: the latest province-wide value stays the last one, as
-    attainment reads it); and whether that is every approved value of the target."""
-    series: dict[int, list[tuple[date, int, ValuePoint]]] = {t: [] for t in target_ids}
-    complete = dict.fromkeys(target_ids, True)
+    oldest first (by as_of, then id); whether that is every approved value of the target;
+    and its latest province-wide value (the latest of its groups without district at level
+    unset or `province`: the latest of all such values, as ``attainment`` reads it)."""
+    found: dict[int, list[tuple[date, int, ValuePointRead]]] = {t: [] for t in target_ids}
+    result = {t: YearlySeries() for t in target_ids}
     if not target_ids:
-        return {}, complete
-    seen: set[tuple[Any, ...]] = set()
-    for row in await session.execute(_YEARLY_VALUES, {"ids": list(target_ids)}):
-        group = (row.target_id, row.place_level, row.place_district, row.year)
-        if group in seen:
-            complete[row.target_id] = False
+        return result
+    newest: dict[int, tuple[Any, ...]] = {}  # (as_of, id, ...) of the latest overall point
+    last: tuple[Any, ...] | None = None
+    rows = await session.execute(_YEARLY_VALUES, {"ids": list(target_ids)})
+    # Positional rows: named access costs about a microsecond a column.
+    for (
+        target_id,
+        place_level,
+        place_district,
+        year,
+        value_id,
+        value,
+        achieved,
+        as_of,
+        level,
+        provenance,
+        source,
+        period_code,
+        district,
+    ) in rows.tuples():
+        group = (target_id, place_level, place_district, year)
+        if group == last:  # a group's rows are consecutive, its latest first
+            result[target_id].complete = False
             continue
-        seen.add(group)
-        point = ValuePoint(
-            target_id=row.target_id,
-            value=row.value,
-            achieved=row.achieved,
-            as_of=row.as_of,
-            level=row.level,
-            district=row.district,
-            provenance=row.provenance,
-            source=row.source,
-            period_code=row.period_code,
+        last = group
+        found[target_id].append(
+            (
+                as_of,
+                value_id,
+                ValuePointRead(
+                    value=float(value) if value is not None else None,
+                    achieved=achieved,
+                    as_of=as_of,
+                    level=level,
+                    district=district,
+                    provenance=provenance,
+                    source=source,
+                    period=period_code,
+                ),
+            )
         )
-        series[row.target_id].append((row.as_of, row.id, point))
-    return {
-        t: [p for _, _, p in sorted(points, key=lambda e: (e[0], e[1]))]
-        for t, points in series.items()
-    }, complete
+        if (
+            level in (None, "province")
+            and district is None
+            and (target_id not in newest or (as_of, value_id) > newest[target_id][:2])
+        ):
+            newest[target_id] = (
+                as_of,
+                value_id,
+                value,
+                achieved,
+                level,
+                provenance,
+                source,
+                period_code,
+            )
+    for target_id, points in found.items():
+        points.sort(key=lambda e: (e[0], e[1]))
+        result[target_id].points = [p for _, _, p in points]
+    for target_id, (as_of, _, value, achieved, level, provenance, source, period) in newest.items():
+        result[target_id].overall = ValuePoint(
+            target_id=target_id,
+            value=value,
+            achieved=achieved,
+            as_of=as_of,
+            level=level,
+            district=None,
+            provenance=provenance,
+            source=source,
+            period_code=period,
+        )
+    return result
 
 
 def values_url(indicator_code: str, target_code: str) -> str:
