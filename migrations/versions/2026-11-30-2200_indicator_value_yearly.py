@@ -15,9 +15,12 @@ and ``dxplan rebuild-read-models`` reach the wrappers). An approval adds the rep
 group by group (no recomputation of a target's history); any other change recomputes the
 targets it touches.
 
+Numbered 0023 as planned for this round; it landed after 0024 (migration
+2026-11-30-2100), so it revises that one.
+
 Revision ID: 0023
-Revises: 0022
-Create Date: 2026-11-30 20:00:00+00:00
+Revises: 0024
+Create Date: 2026-11-30 22:00:00+00:00
 """
 
 import re
@@ -27,7 +30,7 @@ import sqlalchemy as sa
 from alembic import context, op
 
 revision: str = "0023"
-down_revision: str | None = "0022"
+down_revision: str | None = "0024"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
