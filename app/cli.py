@@ -298,8 +298,8 @@ def cmd_audit_verify(_: argparse.Namespace) -> None:
 
 
 def cmd_rebuild_read_models(_: argparse.Namespace) -> None:
-    """Recompute the read models of public progress from the approved items (migration 0017;
-    after a bulk load with triggers off); print their row counts."""
+    """Recompute the read models of public progress from the approved items (migrations 0017
+    and 0023; after a bulk load with triggers off); print their row counts."""
     from sqlalchemy import text
 
     from app.core.db import make_engine
@@ -315,13 +315,18 @@ def cmd_rebuild_read_models(_: argparse.Namespace) -> None:
                     await connection.execute(
                         text(
                             "SELECT (SELECT count(*) FROM task_progress_latest),"
-                            " (SELECT count(*) FROM indicator_value_latest)"
+                            " (SELECT count(*) FROM indicator_value_latest),"
+                            " (SELECT count(*) FROM indicator_value_yearly)"
                         )
                     )
                 ).one()
         finally:
             await engine.dispose()
-        return {"task_progress_latest": counts[0], "indicator_value_latest": counts[1]}
+        return {
+            "task_progress_latest": counts[0],
+            "indicator_value_latest": counts[1],
+            "indicator_value_yearly": counts[2],
+        }
 
     _print_json(asyncio.run(run()))
 

@@ -42,6 +42,7 @@ TARGETS = [
     Target("staff GET /me/assignments", "GET /me/assignments (officer)", large=False, cache=True),
     Target("comment write", "POST /reports/{id}/comments", large=False, cache=True),
     Target("built /tasks?limit=100 at big", "GET /tasks?limit=100", large=True, cache=False),
+    Target("built /indicators?limit=100", "GET /indicators?limit=100", large=False, cache=False),
     Target("/dashboard at big", "GET /dashboard", large=True, cache=False),
 ]
 

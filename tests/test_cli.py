@@ -101,5 +101,9 @@ def test_openapi_command_prints_the_committed_contract(
 def test_rebuild_read_models(cli_env: None, capsys: pytest.CaptureFixture[str]) -> None:
     main(["rebuild-read-models"])
     counts = json.loads(capsys.readouterr().out)
-    assert sorted(counts) == ["indicator_value_latest", "task_progress_latest"]
+    assert sorted(counts) == [
+        "indicator_value_latest",
+        "indicator_value_yearly",
+        "task_progress_latest",
+    ]
     assert all(isinstance(n, int) and n >= 0 for n in counts.values())

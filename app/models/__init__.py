@@ -8,7 +8,7 @@ from app.models.documents import Document, DocumentAgency
 from app.models.indicators import Indicator, IndicatorAgency, IndicatorTarget
 from app.models.ops import AuditEntry, AuditLink, IdempotencyKey, Notification
 from app.models.plans import Plan
-from app.models.read_models import IndicatorValueLatest, TaskProgressLatest
+from app.models.read_models import IndicatorValueLatest, IndicatorValueYearly, TaskProgressLatest
 from app.models.reorganisations import Reorganisation, ReorganisationAgency, ReorganisationTransfer
 from app.models.reports import (
     DocumentUpdate,
@@ -42,6 +42,7 @@ __all__ = [
     "IndicatorTarget",
     "IndicatorValue",
     "IndicatorValueLatest",
+    "IndicatorValueYearly",
     "LoginThrottle",
     "Notification",
     "PeriodAgency",

@@ -41,3 +41,25 @@ class IndicatorValueLatest(SQLModel, table=True):
     provenance: str = Field(max_length=16)
     source: str
     period_id: int
+
+
+class IndicatorValueYearly(SQLModel, table=True):
+    """Per indicator target, level, district and year of `as_of` (migration 0023): the newest
+    approved value, and whether the group holds more than it."""
+
+    __tablename__ = "indicator_value_yearly"
+
+    target_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    place_level: str = Field(primary_key=True, max_length=10)  # '' for none
+    place_district: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    year: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    indicator_value_id: int
+    level: str | None = Field(default=None, max_length=10)
+    district_agency_id: int | None = None
+    value: Decimal | None = Field(default=None, sa_column=Column(Numeric(16, 4)))
+    achieved: bool | None = None
+    as_of: date
+    provenance: str = Field(max_length=16)
+    source: str
+    period_id: int
+    more: bool

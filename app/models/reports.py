@@ -127,8 +127,8 @@ class IndicatorValue(ItemBase, table=True):
             "review_state IS NULL OR review_state IN ('returned', 'resubmitted')",
             name="review_state",
         ),
-        # A target's values by level, district and date (the bounded series' skip scan,
-        # app/services/history.py), and by date (its paged values); migration 0021.
+        # A target's values by level, district and date (the recomputation of the bounded
+        # series' read model, migration 0023), and by date (its paged values); migration 0021.
         Index(
             "ix_indicator_values_series",
             "target_id",

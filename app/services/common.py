@@ -37,14 +37,27 @@ async def load_agency_links(
     if not owner_ids:
         return result
     owner = getattr(link_model, owner_column)
+    # Only the columns a reference shows (an Agency entity also decodes its JSON columns),
+    # and one reference per agency, however many items name it.
     rows = await session.execute(
-        select(owner, link_model.role, Agency)
+        select(
+            owner,
+            link_model.role,
+            col(Agency.code),
+            col(Agency.name),
+            col(Agency.short_name),
+            col(Agency.kind),
+        )
         .join(Agency, col(Agency.id) == link_model.agency_id)
         .where(owner.in_(owner_ids), link_model.role.in_(("lead", "coordinating")))
         .order_by(owner, link_model.role, link_model.position)
     )
-    for owner_id, role, agency in rows:
-        result[owner_id][role].append(agency_ref(agency))
+    refs: dict[str, AgencyRef] = {}
+    for owner_id, role, code, name, short_name, kind in rows.tuples():
+        ref = refs.get(code)
+        if ref is None:
+            ref = refs[code] = AgencyRef(code=code, name=name, short_name=short_name, kind=kind)
+        result[owner_id][role].append(ref)
     return result
 
 

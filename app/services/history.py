@@ -8,6 +8,7 @@ and `GET /tasks/{code}/progress`; both show only what approval made public (`pub
 """
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -28,101 +29,93 @@ from app.models import (
     Task,
     TaskUpdate,
 )
-from app.schemas.indicators import ApprovedValuePage, ApprovedValueRead
+from app.schemas.indicators import ApprovedValuePage, ApprovedValueRead, ValuePointRead
 from app.schemas.tasks import TaskProgress, TaskProgressPage
 from app.services.common import agency_id_for_filter, count_total
 from app.services.progress import Progress, ValuePoint, latest_task_progress, public_item
 
 API = "/api/v1"
 
-# Groups of a target's values, (target, level, district, year of as_of), found by a skip
-# scan of ix_indicator_values_series (one index probe per group, migration 0021); in each,
-# the latest two approved values (two: whether the group holds more than the one kept).
-# The cost follows the number of groups (targets × places × years), not of values.
+# A target's series from the read model of migration 0023: one row per (target, level,
+# district, year of as_of), the group's latest approved value, read as one index range per
+# target (its primary key), oldest first as answered.
 _YEARLY_VALUES = text(
     """
-WITH RECURSIVE grp(target_id, place_level, place_district, as_of) AS (
-    SELECT f.* FROM unnest(CAST(:ids AS integer[])) AS t(id)
-    CROSS JOIN LATERAL (
-        SELECT v.target_id, coalesce(v.level, ''), coalesce(v.district_agency_id, 0), v.as_of
-        FROM indicator_values v
-        WHERE v.target_id = t.id
-        ORDER BY v.target_id, coalesce(v.level, ''), coalesce(v.district_agency_id, 0),
-                 v.as_of, v.id
-        LIMIT 1
-    ) f
-    UNION ALL
-    SELECT n.* FROM grp g
-    CROSS JOIN LATERAL (
-        SELECT v.target_id, coalesce(v.level, ''), coalesce(v.district_agency_id, 0), v.as_of
-        FROM indicator_values v
-        WHERE v.target_id = g.target_id
-          AND (coalesce(v.level, ''), coalesce(v.district_agency_id, 0), v.as_of)
-              >= (g.place_level, g.place_district,
-                  make_date(extract(year FROM g.as_of)::int + 1, 1, 1))
-        ORDER BY v.target_id, coalesce(v.level, ''), coalesce(v.district_agency_id, 0),
-                 v.as_of, v.id
-        LIMIT 1
-    ) n
-)
-SELECT g.target_id, g.place_level, g.place_district, extract(year FROM g.as_of)::int AS year,
-       l.id, l.value, l.achieved, l.as_of, l.level, l.provenance, l.source,
-       p.code AS period_code, a.code AS district
-FROM grp g
-CROSS JOIN LATERAL (
-    SELECT v.id, v.value, v.achieved, v.as_of, v.level, v.district_agency_id, v.provenance,
-           v.source, r.period_id
-    FROM indicator_values v JOIN reports r ON r.id = v.report_id
-    WHERE v.target_id = g.target_id
-      AND coalesce(v.level, '') = g.place_level
-      AND coalesce(v.district_agency_id, 0) = g.place_district
-      AND v.as_of >= make_date(extract(year FROM g.as_of)::int, 1, 1)
-      AND v.as_of < make_date(extract(year FROM g.as_of)::int + 1, 1, 1)
-      AND r.state = 'approved' AND v.review_state IS NULL
-    ORDER BY v.target_id DESC, coalesce(v.level, '') DESC,
-             coalesce(v.district_agency_id, 0) DESC, v.as_of DESC, v.id DESC
-    LIMIT 2
-) l
-JOIN reporting_periods p ON p.id = l.period_id
-LEFT JOIN agencies a ON a.id = l.district_agency_id
-ORDER BY g.target_id, g.place_level, g.place_district, year, l.as_of DESC, l.id DESC
+SELECT y.target_id, y.more, y.indicator_value_id, y.value, y.achieved, y.as_of, y.level,
+       y.provenance, y.source, p.code AS period_code, a.code AS district
+FROM indicator_value_yearly y
+JOIN reporting_periods p ON p.id = y.period_id
+LEFT JOIN agencies a ON a.id = y.district_agency_id
+WHERE y.target_id = ANY(CAST(:ids AS integer[]))
+ORDER BY y.target_id, y.as_of, y.indicator_value_id
 """
 ).bindparams(bindparam("ids"))
 
 
+@dataclass
+class YearlySeries:
+    """A target's `series` as answered, whether it is every approved value, and the point
+    attainment judges (the latest province-wide one, by as_of then id)."""
+
+    points: list[ValuePointRead] = field(default_factory=list)
+    complete: bool = True
+    overall: ValuePoint | None = None
+
+
 async def yearly_values(
     session: AsyncSession, target_ids: Sequence[int]
-) -> tuple[dict[int, list[ValuePoint]], dict[int, bool]]:
+) -> dict[int, YearlySeries]:
     """Per target, the latest approved value of each year for each level and district,
-    oldest first (by as_of, then id: the latest province-wide value stays the last one, as
-    attainment reads it); and whether that is every approved value of the target."""
-    series: dict[int, list[tuple[date, int, ValuePoint]]] = {t: [] for t in target_ids}
-    complete = dict.fromkeys(target_ids, True)
+    oldest first (by as_of, then id); whether that is every approved value of the target;
+    and its latest province-wide value (the latest of its groups without district at level
+    unset or `province`: the latest of all such values, as ``attainment`` reads it)."""
+    result = {t: YearlySeries() for t in target_ids}
     if not target_ids:
-        return {}, complete
-    seen: set[tuple[Any, ...]] = set()
-    for row in await session.execute(_YEARLY_VALUES, {"ids": list(target_ids)}):
-        group = (row.target_id, row.place_level, row.place_district, row.year)
-        if group in seen:
-            complete[row.target_id] = False
-            continue
-        seen.add(group)
-        point = ValuePoint(
-            target_id=row.target_id,
-            value=row.value,
-            achieved=row.achieved,
-            as_of=row.as_of,
-            level=row.level,
-            district=row.district,
-            provenance=row.provenance,
-            source=row.source,
-            period_code=row.period_code,
+        return result
+    rows = await session.execute(_YEARLY_VALUES, {"ids": list(target_ids)})
+    # Positional rows: named access costs about a microsecond a column. Each target's rows
+    # come by (as_of, id): its last province-wide one is the latest such value.
+    for (
+        target_id,
+        more,
+        _,
+        value,
+        achieved,
+        as_of,
+        level,
+        provenance,
+        source,
+        period_code,
+        district,
+    ) in rows.tuples():
+        series = result[target_id]
+        if more:
+            series.complete = False
+        series.points.append(
+            ValuePointRead(
+                value=float(value) if value is not None else None,
+                achieved=achieved,
+                as_of=as_of,
+                level=level,
+                district=district,
+                provenance=provenance,
+                source=source,
+                period=period_code,
+            )
         )
-        series[row.target_id].append((row.as_of, row.id, point))
-    return {
-        t: [p for _, _, p in sorted(points, key=lambda e: (e[0], e[1]))]
-        for t, points in series.items()
-    }, complete
+        if level in (None, "province") and district is None:
+            series.overall = ValuePoint(
+                target_id=target_id,
+                value=value,
+                achieved=achieved,
+                as_of=as_of,
+                level=level,
+                district=district,
+                provenance=provenance,
+                source=source,
+                period_code=period_code,
+            )
+    return result
 
 
 def values_url(indicator_code: str, target_code: str) -> str:

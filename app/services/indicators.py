@@ -10,7 +10,7 @@ from sqlmodel import col
 from app.core.errors import NotFoundError, UnknownFilterValueError
 from app.core.pagination import SortKey
 from app.models import Indicator, IndicatorAgency, IndicatorTarget, Plan
-from app.schemas.indicators import IndicatorPage, IndicatorRead, TargetRead, ValuePointRead
+from app.schemas.indicators import IndicatorPage, IndicatorRead, TargetRead
 from app.services.common import (
     agency_id_for_filter,
     fetch_page,
@@ -19,7 +19,7 @@ from app.services.common import (
     search_clause,
 )
 from app.services.history import values_url, yearly_values
-from app.services.progress import attainment, latest_values
+from app.services.progress import attainment
 
 
 async def _targets(
@@ -39,12 +39,12 @@ async def _targets(
             )
         ).scalars()
     )
-    ids = [t.id or 0 for t in targets]
-    values, complete = await yearly_values(session, ids)
-    latest = await latest_values(session, ids)  # judged on the read model
+    series = await yearly_values(session, [t.id or 0 for t in targets])
     for target in targets:
-        series = values[target.id or 0]
-        status, ratio = attainment(target, latest[target.id or 0])
+        own = series[target.id or 0]
+        # Judged on the latest province-wide point of the series, which is the latest such
+        # approved value: what the read model (latest_values) holds, in the same snapshot.
+        status, ratio = attainment(target, [own.overall] if own.overall else [])
         result[target.indicator_id].append(
             TargetRead(
                 code=target.code,
@@ -59,20 +59,8 @@ async def _targets(
                 text=target.text,
                 attainment=status,
                 progress_ratio=ratio,
-                series=[
-                    ValuePointRead(
-                        value=_float(p.value),
-                        achieved=p.achieved,
-                        as_of=p.as_of,
-                        level=p.level,
-                        district=p.district,
-                        provenance=p.provenance,
-                        source=p.source,
-                        period=p.period_code,
-                    )
-                    for p in series
-                ],
-                series_complete=complete[target.id or 0],
+                series=own.points,
+                series_complete=own.complete,
                 values_url=values_url(codes[target.indicator_id], target.code) + more,
             )
         )

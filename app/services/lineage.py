@@ -39,6 +39,7 @@ from app.schemas.common import AgencyRef, Page
 from app.schemas.reorganisations import EventStep, ResolvedAgency, Responsibility
 
 AnswerT = TypeVar("AnswerT", bound=BaseModel)
+MAX_KEPT_ANSWERS = 4096  # responsibility() answers kept per graph
 
 
 @dataclass(frozen=True)
@@ -68,10 +69,20 @@ class Lineage:
     members: dict[str, tuple[str, ...]]
     events: list[EventNode]  # by date, then as recorded
     named: set[str] = field(default_factory=set)  # agencies some event names
+    # Items some verified transfer names: only their resolution depends on the item.
+    moved: set[str] = field(default_factory=set)
+    # responsibility() answers already built, by (item if moved, lead, coordinating, day):
+    # a pure function of this graph, which is replaced, never changed, when the data moves.
+    _answers: dict[tuple[Any, ...], "Responsibility"] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         for event in self.events:
             self.named.update(event.predecessors)
+            for transfer in event.transfers:
+                if transfer.verified:
+                    self.moved.update(transfer.items)
 
     def resolve(self, code: str, on: date, item: str | None = None) -> ResolvedAgency:
         """``code`` resolved on ``on``; a group through its members, depth first. Iterative
@@ -156,11 +167,25 @@ class Lineage:
     def responsibility(
         self, item: str | None, lead: list[AgencyRef], coordinating: list[AgencyRef], on: date
     ) -> Responsibility:
-        return Responsibility(
-            as_of=on,
-            lead=[self.resolve(a.code, on, item) for a in lead],
-            coordinating=[self.resolve(a.code, on, item) for a in coordinating],
+        """Who carries the roles of ``item`` on ``on``. Items that name the same agencies
+        share one answer (a page of plan items names a few dozen agencies in all), built
+        once per graph and day: answers are serialised, never changed after."""
+        key = (
+            item if item in self.moved else None,
+            tuple(a.code for a in lead),
+            tuple(a.code for a in coordinating),
+            on,
         )
+        answer = self._answers.get(key)
+        if answer is None:
+            if len(self._answers) >= MAX_KEPT_ANSWERS:  # `as_of=` is the caller's: bounded
+                self._answers.clear()
+            answer = self._answers[key] = Responsibility(
+                as_of=on,
+                lead=[self.resolve(code, on, item) for code in key[1]],
+                coordinating=[self.resolve(code, on, item) for code in key[2]],
+            )
+        return answer
 
 
 @dataclass(frozen=True)

@@ -123,6 +123,7 @@ NOT_PUBLIC = {
     # Read models (migration 0017): written only at the commit of a change to reports or
     # items, which bumps the version itself.
     "indicator_value_latest",
+    "indicator_value_yearly",  # migration 0023, the same
     "login_throttles",
     "notifications",
     "refresh_tokens",

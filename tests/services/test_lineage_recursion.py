@@ -7,7 +7,8 @@ from types import SimpleNamespace
 from typing import Any
 
 from app.schemas.common import AgencyRef
-from app.services.lineage import Lineage
+from app.schemas.reorganisations import EventStep
+from app.services.lineage import MAX_KEPT_ANSWERS, EventNode, Lineage, TransferNode
 from app.services.reorganisations import _date_and_cycle_errors
 
 DEPTH = sys.getrecursionlimit() * 3
@@ -103,3 +104,42 @@ def test_deeply_nested_groups_resolve() -> None:
     lineage = Lineage(agencies=agencies, members=members, events=[])
     resolved = lineage.resolve("G0", date(2025, 1, 1))
     assert [a.code for a in resolved.responsible] == ["A"]
+
+
+def _merger(on: date, moved: frozenset[str]) -> Lineage:
+    """A and B merge into C on ``on``; a verified transfer moves items ``moved`` from A to D."""
+    step = EventStep(code="E", date=on, kind="merge", legal_basis=[], verified=True)
+    event = EventNode(
+        code="E",
+        date=on,
+        kind="merge",
+        predecessors=("A", "B"),
+        successors=("C",),
+        transfers=(TransferNode(items=moved, from_="A", to="D", verified=True),),
+        step=step,
+    )
+    return Lineage(agencies={c: _ref(c) for c in "ABCD"}, members={}, events=[event])
+
+
+def test_shared_answers_keep_item_transfers_and_days_apart() -> None:
+    lineage = _merger(date(2025, 3, 1), frozenset({"X"}))
+    a, b = [_ref("A")], [_ref("B")]
+    before, after = date(2025, 1, 1), date(2025, 6, 1)
+    moved = lineage.responsibility("X", a, b, after)
+    kept = lineage.responsibility("Y", a, b, after)
+    assert [a.code for a in moved.lead[0].responsible] == ["D"]
+    assert [a.code for a in kept.lead[0].responsible] == ["C"]
+    assert [a.code for a in lineage.responsibility("X", a, b, before).lead[0].responsible] == ["A"]
+    # Items the transfers do not name share one answer; asking again gives the same.
+    assert lineage.responsibility("Z", a, b, after) is kept
+    assert lineage.responsibility("X", a, b, after) is moved
+    assert lineage.responsibility("Z", b, a, after) is not kept
+
+
+def test_shared_answers_are_bounded() -> None:
+    lineage = _merger(date(2025, 3, 1), frozenset())
+    for day in range(MAX_KEPT_ANSWERS + 10):
+        lineage.responsibility(
+            None, [_ref("A")], [], date.fromordinal(date(2000, 1, 1).toordinal() + day)
+        )
+    assert len(lineage._answers) <= MAX_KEPT_ANSWERS

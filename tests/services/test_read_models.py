@@ -21,7 +21,9 @@ from sqlmodel import col
 
 from app.deps import get_today
 from app.models import IndicatorTarget, Task
+from app.schemas.indicators import ValuePointRead
 from app.services import dashboard, indicators, open_data, progress, tasks
+from app.services.history import YearlySeries, yearly_values
 from app.services.plan_data import DEFAULT_PLAN_FILE, read_plan_file
 from app.services.progress import (
     Progress,
@@ -71,6 +73,37 @@ def newest_per_scope(series: list[ValuePoint]) -> list[ValuePoint]:
     return [p for i, p in enumerate(series) if i in set(last.values())]
 
 
+async def oracle_yearly_values(session: Any, target_ids: list[int]) -> dict[int, YearlySeries]:
+    """``yearly_values`` recomputed from every approved value (oldest first, by as_of then
+    id): per target, level, district and year the last one, and whether there were more."""
+    result = {}
+    for target_id, series in (await approved_values(session, target_ids)).items():
+        groups: dict[tuple[Any, ...], list[ValuePoint]] = {}
+        for point in series:
+            groups.setdefault((point.level, point.district, point.as_of.year), []).append(point)
+        kept = {id(points[-1]) for points in groups.values()}
+        overall = [p for p in series if p.level in (None, "province") and p.district is None]
+        result[target_id] = YearlySeries(
+            points=[
+                ValuePointRead(
+                    value=float(p.value) if p.value is not None else None,
+                    achieved=p.achieved,
+                    as_of=p.as_of,
+                    level=p.level,  # type: ignore[arg-type]
+                    district=p.district,
+                    provenance=p.provenance,  # type: ignore[arg-type]
+                    source=p.source,
+                    period=p.period_code,
+                )
+                for p in series
+                if id(p) in kept
+            ],
+            complete=all(len(points) == 1 for points in groups.values()),
+            overall=overall[-1] if overall else None,
+        )
+    return result
+
+
 async def assert_read_models_match(sessionmaker: Any) -> tuple[int, int]:
     """The read models equal the recomputation for every task and target; (task rows,
     value rows) in them."""
@@ -88,11 +121,17 @@ async def assert_read_models_match(sessionmaker: Any) -> tuple[int, int]:
         # The same from the items, as the webhooks' status watch reads them mid-transaction.
         assert await item_task_progress(session, task_ids) == expected_tasks
         assert await latest_values(session, target_ids) == expected_values
+        # The series of indicator answers (migration 0023), with the point they judge
+        # attainment on: the oracle's last province-wide value.
+        assert await yearly_values(session, target_ids) == await oracle_yearly_values(
+            session, target_ids
+        )
         counts = (
             await session.execute(
                 text(
                     "SELECT (SELECT count(*) FROM task_progress_latest),"
                     " (SELECT count(*) FROM indicator_value_latest)"
+                    " + (SELECT count(*) FROM indicator_value_yearly)"
                 )
             )
         ).one()
@@ -105,8 +144,9 @@ def oracle() -> Iterator[None]:
     with pytest.MonkeyPatch.context() as patch:
         for module in (progress, tasks, open_data):
             patch.setattr(module, "latest_task_progress", approved_task_progress)
-        for module in (dashboard, indicators, open_data):
+        for module in (dashboard, open_data):
             patch.setattr(module, "latest_values", approved_values)
+        patch.setattr(indicators, "yearly_values", oracle_yearly_values)
         yield
 
 
@@ -335,5 +375,6 @@ async def test_rebuild_recomputes_what_triggers_missed(
     async with sessionmaker() as session, session.begin():
         await session.execute(text("DELETE FROM task_progress_latest"))
         await session.execute(text("DELETE FROM indicator_value_latest"))
+        await session.execute(text("DELETE FROM indicator_value_yearly"))
         await session.execute(text("SELECT rebuild_read_models()"))
     await assert_read_models_match(sessionmaker)
