@@ -144,7 +144,7 @@ async def read_tasks(
 
 # The public list and detail, rendered from parts. A task's plan fields (its texts, groups
 # and agencies) change only with the plan data, so they are read and rendered once per data
-# version and process (`_plan_tasks`); a request reads only the approved progress (the read
+# version and process (`plan_tasks`); a request reads only the approved progress (the read
 # model, one query) and adds what depends on it and on the day (derived status, progress,
 # `responsible`) to the rendered parts. The bytes are those of TaskPage / TaskRead as
 # FastAPI renders them (tests/services/test_task_rendering.py holds them equal).
@@ -156,12 +156,14 @@ _RESPONSIBLE_KEPT = 8192  # rendered `responsible` values kept per plan and vers
 
 
 @dataclass(frozen=True)
-class _PlanTask:
+class PlanTask:
     """One task as the plan defines it, with its fixed parts rendered."""
 
     id: int
     key: SortKey  # (sort_order, id): the list's order and cursor
     code: str
+    group: str  # the group's code, A-F
+    parent: str | None  # the parent task's code (B.3's sub-items)
     group_id: int
     subgroup_id: int | None
     start_year: int | None
@@ -174,22 +176,22 @@ class _PlanTask:
 
 
 @dataclass
-class _PlanTasks:
+class PlanTasks:
     """A plan's tasks in plan order, as read at one data version."""
 
     version: tuple[Any, ...]
-    tasks: list[_PlanTask]
-    by_code: dict[str, _PlanTask]
+    tasks: list[PlanTask]
+    by_code: dict[str, PlanTask]
     groups: dict[str, int]  # group and sub-group codes
     # `responsible` by (day, task id), for `lineage` (the graph of the same version).
     lineage: Lineage | None = None
     responsible: dict[tuple[date, int], bytes] = field(default_factory=dict)
 
 
-_PLAN_TASKS: dict[tuple[str, int], _PlanTasks] = {}
+_PLAN_TASKS: dict[tuple[str, int], PlanTasks] = {}
 
 
-async def _plan_tasks(session: AsyncSession, plan: Plan) -> _PlanTasks:
+async def plan_tasks(session: AsyncSession, plan: Plan) -> PlanTasks:
     """The plan's tasks from the process cache while the data version stands (read after the
     version, so never staler than it); else read and rendered now (a few queries)."""
     version = await data_version(session)
@@ -240,10 +242,12 @@ async def _plan_tasks(session: AsyncSession, plan: Plan) -> _PlanTasks:
         )
         body = bytes(model.__pydantic_serializer__.to_json(model, by_alias=True))
         tasks.append(
-            _PlanTask(
+            PlanTask(
                 id=task_id,
                 key=(task.sort_order, task_id),
                 code=task.code,
+                group=row[1],
+                parent=row[3],
                 group_id=task.group_id,
                 subgroup_id=task.subgroup_id,
                 start_year=task.start_year,
@@ -255,7 +259,7 @@ async def _plan_tasks(session: AsyncSession, plan: Plan) -> _PlanTasks:
                 detail=body[body.index(_DETAIL_START) : body.index(_DETAIL_END)],
             )
         )
-    made = _PlanTasks(version, tasks, {t.code: t for t in tasks}, groups)
+    made = PlanTasks(version, tasks, {t.code: t for t in tasks}, groups)
     _PLAN_TASKS[key] = made
     return made
 
@@ -285,7 +289,7 @@ ORDER BY judged
 
 
 async def judged_progress(
-    session: AsyncSession, tasks: list[_PlanTask], today: date
+    session: AsyncSession, tasks: list[PlanTask], today: date
 ) -> dict[int, list[Progress]]:
     """Per task, the approved progress that its summary shows and its derived status judges:
     the latest, then (annual tasks) that of the year judged, from the read model in one
@@ -328,32 +332,32 @@ def _progress_json(item: Progress) -> bytes:
     )
 
 
-def _responsible_json(plan_tasks: _PlanTasks, resolver: Resolver, task: _PlanTask) -> bytes:
+def _responsible_json(known: PlanTasks, resolver: Resolver, task: PlanTask) -> bytes:
     """`responsible` as Resolver.attach sets it, rendered; kept per day while the graph is
     the one of this version."""
     lineage = resolver.lineage
-    if plan_tasks.lineage is not lineage or len(plan_tasks.responsible) >= _RESPONSIBLE_KEPT:
-        plan_tasks.lineage = lineage
-        plan_tasks.responsible = {}
+    if known.lineage is not lineage or len(known.responsible) >= _RESPONSIBLE_KEPT:
+        known.lineage = lineage
+        known.responsible = {}
     key = (resolver.on, task.id)
-    kept = plan_tasks.responsible.get(key)
+    kept = known.responsible.get(key)
     if kept is None:
-        known = lineage.agencies
+        agencies = lineage.agencies
         value = lineage.responsibility(
             task.code,
-            [a for a in task.lead if a.code in known],
-            [a for a in task.coordinating if a.code in known],
+            [a for a in task.lead if a.code in agencies],
+            [a for a in task.coordinating if a.code in agencies],
             resolver.on,
         )
         kept = bytes(value.__pydantic_serializer__.to_json(value, by_alias=True))
-        plan_tasks.responsible[key] = kept
+        known.responsible[key] = kept
     return kept
 
 
 def _item_json(
-    plan_tasks: _PlanTasks,
+    known: PlanTasks,
     resolver: Resolver,
-    task: _PlanTask,
+    task: PlanTask,
     progress: list[Progress],
     today: date,
 ) -> list[bytes]:
@@ -374,7 +378,7 @@ def _item_json(
         b',"progress":',
         _progress_json(progress[0]) if progress else b"null",
         b',"responsible":',
-        _responsible_json(plan_tasks, resolver, task),
+        _responsible_json(known, resolver, task),
     ]
 
 
@@ -394,10 +398,10 @@ async def list_tasks_json(
     """`GET /tasks` as JSON bytes: list_tasks' page with `responsible` attached, the plan's
     fields from the process cache (filters by group and year applied to it, by agency and
     text in one query of ids), the progress of the page's tasks in one query."""
-    plan_tasks = await _plan_tasks(session, plan)
-    chosen = plan_tasks.tasks
+    known = await plan_tasks(session, plan)
+    chosen = known.tasks
     if group is not None:
-        group_id = plan_tasks.groups.get(group)
+        group_id = known.groups.get(group)
         if group_id is None:
             raise UnknownFilterValueError("group", group)
         chosen = [t for t in chosen if group_id in (t.group_id, t.subgroup_id)]
@@ -434,7 +438,7 @@ async def list_tasks_json(
     for index, task in enumerate(page):
         if index:
             parts.append(b",")
-        parts += _item_json(plan_tasks, resolver, task, progress[task.id], today)
+        parts += _item_json(known, resolver, task, progress[task.id], today)
         parts.append(b"}")
     parts += [
         b'],"total":',
@@ -456,13 +460,13 @@ async def get_task_json(
 ) -> bytes:
     """`GET /tasks/{code}` as JSON bytes: get_task's answer with `responsible` attached, the
     plan's fields from the process cache, the progress history in two queries."""
-    plan_tasks = await _plan_tasks(session, plan)
-    task = plan_tasks.by_code.get(code)
+    known = await plan_tasks(session, plan)
+    task = known.by_code.get(code)
     if task is None:
         raise NotFoundError("task", code)
     progress, complete = await yearly_task_progress(session, [task.id])
     history = progress[task.id]
-    parts = _item_json(plan_tasks, resolver, task, history, today)
+    parts = _item_json(known, resolver, task, history, today)
     parts += [
         task.detail,
         b',"progress_history":[',

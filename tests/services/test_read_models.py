@@ -111,8 +111,10 @@ def oracle() -> Iterator[None]:
 
         # The task list reads only the rows it judges; the oracle hands it every one.
         patch.setattr(tasks, "judged_progress", every_approved)
-        for module in (dashboard, indicators, open_data):
+        for module in (indicators, open_data):
             patch.setattr(module, "latest_values", approved_values)
+        # The dashboard reads only the value it judges; the oracle hands it every one.
+        patch.setattr(dashboard, "province_latest", approved_values)
         yield
 
 
