@@ -3,6 +3,7 @@ plan's fields once per data version, the progress per request); they must be the
 the schemas render for the answers built from the database (``read_tasks`` with
 ``Resolver.attach``, as the routes returned them before), whatever the text holds."""
 
+import re
 from datetime import date
 from typing import Any
 
@@ -12,12 +13,15 @@ from sqlmodel import col
 
 from app.core.config import get_settings
 from app.deps import get_today
+from app.main import create_app
 from app.models import Plan
 from app.schemas.tasks import TaskPage, TaskSummary
 from app.services.lineage import Resolver, load_lineage
 from app.services.tasks import read_tasks
+from tests import db
 from tests.factories import Account, signed_in
 from tests.services.test_read_models import Desk, progress_row
+from tests.services.test_staff_paths import statements
 
 API = "/api/v1"
 # Quotes, backslash, control characters, a line separator and markup: escaped alike or not.
@@ -79,3 +83,22 @@ async def test_task_answers_are_the_schemas_rendering(
     finally:
         app.dependency_overrides.pop(get_today, None)
     assert seen_tricky
+
+
+async def test_built_answers_read_the_version_once_and_the_plan_data_not_again(
+    database_url: str,
+) -> None:
+    """With the cache of public answers off (no listener), a request reads the data version
+    once, and the plan, its tasks and targets not again while it stands."""
+    settings = db.settings_for(database_url).model_copy(update={"public_cache_entries": 0})
+    app: Any = create_app(settings)
+    plan_data = re.compile(r"\bFROM (plans|tasks|task_groups|indicator_targets)\b")
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            for path in ("/tasks?limit=100", "/tasks/A.I.1", "/dashboard"):
+                assert (await client.get(API + path)).status_code == 200
+                with statements(app) as sent:
+                    assert (await client.get(API + path)).status_code == 200
+                assert sum("FROM data_version" in s for s in sent) == 1, (path, sent)
+                assert not [s for s in sent if plan_data.search(s)], path
