@@ -24,7 +24,7 @@ from app.core.permissions import Permission, permissions_of
 from app.core.security import decode_access_token
 from app.models import AuthSession, Plan, User
 from app.schemas.common import VIETNAM
-from app.services.lineage import Resolver, load_lineage
+from app.services.lineage import Resolver, data_version, load_lineage
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
@@ -92,13 +92,17 @@ async def get_current_plan(
 
     Kept per process while the data version pushed to it stands (a plan is public data: a
     change to it, made only by `dxplan seed`, bumps the version and reaches every process
-    as a notification), so a request does not read the plan again; read as before while the
-    version is not known. Read-only: no route changes a plan."""
+    as a notification), so a request does not read the plan again; while no version is
+    pushed, kept against the version the request reads (one primary-key read, which the
+    other caches keyed by it share: app.services.lineage.data_version). Read-only: no route
+    changes a plan."""
     code = plan or settings.plan_code
-    version = _pushed_version(request)
-    cache: dict[str, tuple[int, Plan]] = getattr(request.app.state, _PLANS, None) or {}
+    # Without a listener (the cache of public answers off, or not connected), the version as
+    # this request's transaction reads it: one read, shared with the other caches keyed by it.
+    version = _pushed_version(request) or await data_version(session)
+    cache: dict[str, tuple[object, Plan]] = getattr(request.app.state, _PLANS, None) or {}
     cached = cache.get(code)
-    if version is not None and cached is not None and cached[0] == version:
+    if cached is not None and cached[0] == version:
         return cached[1]
     row = (await session.execute(select(Plan).where(col(Plan.code) == code))).scalar()
     if row is None:
@@ -106,8 +110,8 @@ async def get_current_plan(
     # Detached, with every column loaded: a rollback of this session (any error answer)
     # expires what the session holds, and the plan may serve other requests after it.
     session.expunge(row)
-    if version is not None:  # read after the version was heard: as new as it, or newer
-        setattr(request.app.state, _PLANS, {**cache, code: (version, row)})
+    # Read after the version was heard or read: as new as it, or newer.
+    setattr(request.app.state, _PLANS, {**cache, code: (version, row)})
     return row
 
 

@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Response
 
 from app.core.fields import fields_of
 from app.core.openapi import problems
@@ -19,6 +19,7 @@ router = APIRouter(prefix="/tasks", tags=["tasks"])
 @router.get(
     "",
     operation_id="tasks-list",
+    response_model=TaskPage,
     dependencies=[fields_of(TaskPage)],
     summary="List tasks",
     responses=problems(422),
@@ -49,27 +50,28 @@ async def list_tasks(
     q: SearchQuery = None,
     limit: LimitParam = DEFAULT_LIMIT,
     cursor: CursorParam = None,
-) -> TaskPage:
+) -> Response:
     """Tasks and B.3's sub-items in plan order. `agency` matches lead or coordinating
     agencies, directly or through a group the agency belongs to (“Các sở, ban, ngành”)."""
-    return responsible.attach(
-        await service.list_tasks(
-            session,
-            plan,
-            group=group,
-            agency=agency,
-            year=year,
-            q=q,
-            after=decode_cursor("tasks", cursor),
-            limit=limit,
-            today=today,
-        )
+    body = await service.list_tasks_json(
+        session,
+        plan,
+        responsible,
+        group=group,
+        agency=agency,
+        year=year,
+        q=q,
+        after=decode_cursor("tasks", cursor),
+        limit=limit,
+        today=today,
     )
+    return Response(body, media_type="application/json")
 
 
 @router.get(
     "/{code}",
     operation_id="tasks-get",
+    response_model=TaskRead,
     dependencies=[fields_of(TaskRead)],
     summary="Get a task",
     responses=problems(404, 422),
@@ -81,10 +83,11 @@ async def get_task(
     today: Today,
     responsible: ResponsibleOn,
     code: Annotated[str, Path(max_length=32, examples=["B.3.1"])],
-) -> TaskRead:
+) -> Response:
     """The task with its latest approved progress, the approved history and the derived
     status (rules in the API description)."""
-    return responsible.attach(await service.get_task(session, plan, code, today, query))
+    body = await service.get_task_json(session, plan, responsible, code, today, query)
+    return Response(body, media_type="application/json")
 
 
 @router.get(

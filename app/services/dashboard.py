@@ -2,12 +2,14 @@
 agency is assigned."""
 
 from collections import Counter
+from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Integer, bindparam, func, literal, select, union_all
+from sqlalchemy import Integer, bindparam, func, literal, select, text, true, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 from sqlmodel import col
 
 from app.models import (
@@ -25,10 +27,9 @@ from app.models import (
     ReportingPeriod,
     Task,
     TaskAgency,
-    TaskGroup,
     User,
 )
-from app.schemas.common import VIETNAM, ItemRef
+from app.schemas.common import VIETNAM, AgencyRef, ItemRef
 from app.schemas.dashboard import (
     AgencyCompliance,
     AssignmentItem,
@@ -42,9 +43,10 @@ from app.schemas.dashboard import (
 )
 from app.services import level_succession
 from app.services.common import agency_ref
-from app.services.lineage import Lineage, load_lineage
-from app.services.progress import attainment, derived_statuses, latest_values
+from app.services.lineage import Lineage, data_version, load_lineage
+from app.services.progress import ValuePoint, attainment, derive_status, derived_statuses
 from app.services.successor_periods import agency_ids
+from app.services.tasks import judged_progress, plan_tasks
 
 TASK_STATUSES = ("completed", "on_track", "behind", "overdue", "not_started", "no_data")
 ATTAINMENT = ("met", "not_met", "no_data", "not_applicable")
@@ -71,27 +73,28 @@ async def _annual_asked(session: AsyncSession, period: ReportingPeriod) -> list[
     that had ended by the due date and filed no report is not "missing": its successors on
     that date are asked in its place. Ad hoc periods keep the list the reviewer named."""
     lineage = await load_lineage(session)
+    reported = (
+        select(col(Report.id))
+        .where(col(Report.period_id) == period.id, col(Report.agency_id) == col(Agency.id))
+        .exists()
+    )
     asked = (
         await session.execute(
-            select(col(Agency.id), col(Agency.code))
+            select(col(Agency.id), col(Agency.code), col(Agency.kind), reported)
             .join(PeriodAgency, col(PeriodAgency.agency_id) == col(Agency.id))
             .where(col(PeriodAgency.period_id) == period.id)
         )
     ).all()
-    reported = set(
-        (
-            await session.execute(
-                select(col(Report.agency_id)).where(col(Report.period_id) == period.id)
-            )
-        ).scalars()
-    )
     codes: set[str] = set()
-    for agency_id, code in asked:
+    for _, code, _, filed in asked:
         current = lineage.chain(code, period.due_date)[0] if code in lineage.agencies else [code]
-        if current == [code] or agency_id in reported:
+        if current == [code] or filed:
             codes.add(code)
         else:
             codes.update(current)
+    ids = {code: (agency_id, kind) for agency_id, code, kind, _ in asked}
+    if codes <= ids.keys():  # no successor asked in an ended agency's place: no query
+        return [ids[code][0] or 0 for code in codes if ids[code][1] != "group"]
     return await agency_ids(session, codes)
 
 
@@ -103,7 +106,14 @@ async def period_compliance(session: AsyncSession, period: ReportingPeriod) -> P
     else:
         ids = select(col(PeriodAgency.agency_id)).where(col(PeriodAgency.period_id) == period.id)
     rows = await session.execute(
-        select(Agency, _first_submitted(col(Report.id)))
+        # Columns, not Agency entities: loading an entity costs more than the rest of a row.
+        select(
+            col(Agency.code),
+            col(Agency.name),
+            col(Agency.short_name),
+            col(Agency.kind),
+            _first_submitted(col(Report.id)),
+        )
         .outerjoin(
             Report, (col(Report.agency_id) == col(Agency.id)) & (col(Report.period_id) == period.id)
         )
@@ -112,11 +122,11 @@ async def period_compliance(session: AsyncSession, period: ReportingPeriod) -> P
     )
     agencies = [
         AgencyCompliance(
-            agency=agency_ref(agency),
+            agency=AgencyRef(code=code, name=name, short_name=short_name, kind=kind),
             status=_compliance(submitted, period.due_date),
             first_submitted_at=submitted,
         )
-        for agency, submitted in rows
+        for code, name, short_name, kind, submitted in rows
     ]
     counts = Counter(a.status for a in agencies)
     return PeriodCompliance(
@@ -128,16 +138,66 @@ async def period_compliance(session: AsyncSession, period: ReportingPeriod) -> P
     )
 
 
-async def _leaf_tasks(session: AsyncSession, plan: Plan) -> list[tuple[Task, str]]:
-    """Task rows with their group letter, leaving out headings that have sub-items."""
-    parents = select(col(Task.parent_id)).where(col(Task.parent_id).is_not(None))
-    rows = await session.execute(
-        select(Task, col(TaskGroup.code))
-        .join(TaskGroup, col(TaskGroup.id) == col(Task.group_id))
-        .where(col(Task.plan_id) == plan.id, col(Task.id).not_in(parents))
-        .order_by(col(Task.sort_order))
-    )
-    return [(task, group) for task, group in rows]
+@dataclass
+class _PlanTargets:
+    """A plan's indicator targets with their indicator's target year, as read at one data
+    version (detached: read-only, shared by requests)."""
+
+    version: tuple[Any, ...]
+    targets: list[tuple[IndicatorTarget, int]]
+
+
+_PLAN_TARGETS: dict[tuple[str, int], _PlanTargets] = {}
+
+
+async def _plan_targets(session: AsyncSession, plan: Plan) -> list[tuple[IndicatorTarget, int]]:
+    """The plan's targets from the process cache while the data version stands (read after
+    it, so never staler than it), else read now."""
+    version = await data_version(session)
+    bind: Any = session.get_bind()
+    key = (bind.engine.url.render_as_string(hide_password=True), plan.id or 0)
+    cached = _PLAN_TARGETS.get(key)
+    if cached is not None and cached.version == version:
+        return cached.targets
+    rows = (
+        await session.execute(
+            select(IndicatorTarget, col(Indicator.target_year))
+            .join(Indicator, col(Indicator.id) == col(IndicatorTarget.indicator_id))
+            .where(col(Indicator.plan_id) == plan.id)
+        )
+    ).all()
+    targets = [(target, year) for target, year in rows]
+    for target, _ in targets:
+        session.expunge(target)
+    _PLAN_TARGETS[key] = _PlanTargets(version, targets)
+    return targets
+
+
+# Per target, the newest approved province-wide value (level unset or `province`, no
+# district) in the read model: the one point ``attainment`` judges of the whole series.
+_PROVINCE_LATEST = text(
+    """
+SELECT DISTINCT ON (target_id) target_id, value, achieved, as_of, level
+FROM indicator_value_latest
+WHERE target_id = ANY(CAST(:ids AS integer[]))
+  AND (level IS NULL OR level = 'province') AND district_agency_id IS NULL
+ORDER BY target_id, as_of DESC, indicator_value_id DESC
+"""
+).bindparams(bindparam("ids"))
+
+
+async def province_latest(
+    session: AsyncSession, target_ids: list[int]
+) -> dict[int, list[ValuePoint]]:
+    """Per target, the point ``attainment`` judges (none without a value), in one query."""
+    result: dict[int, list[ValuePoint]] = {t: [] for t in target_ids}
+    for target_id, value, achieved, as_of, level in await session.execute(
+        _PROVINCE_LATEST, {"ids": target_ids}
+    ):
+        result[target_id].append(
+            ValuePoint(target_id, value, achieved, as_of, level, None, "", "", "")
+        )
+    return result
 
 
 async def _target_attainment(
@@ -145,15 +205,11 @@ async def _target_attainment(
 ) -> list[tuple[int, str]]:
     """(target year, attainment) of each target, judged today (a target whose level ended
     before its deadline is ``not_applicable``, app.services.level_succession)."""
-    stmt = (
-        select(IndicatorTarget, col(Indicator.target_year))
-        .join(Indicator, col(Indicator.id) == col(IndicatorTarget.indicator_id))
-        .where(col(Indicator.plan_id) == plan.id)
-    )
+    targets = await _plan_targets(session, plan)
     if indicator_ids is not None:
-        stmt = stmt.where(col(Indicator.id).in_(indicator_ids))
-    targets = list((await session.execute(stmt)).all())
-    values = await latest_values(session, [t.id or 0 for t, _ in targets])
+        chosen = set(indicator_ids)
+        targets = [(t, year) for t, year in targets if t.indicator_id in chosen]
+    values = await province_latest(session, [t.id or 0 for t, _ in targets])
     lineage = await load_lineage(session)
     return [
         (
@@ -173,35 +229,50 @@ async def _target_attainment(
 
 
 async def dashboard(session: AsyncSession, plan: Plan, today: date) -> Dashboard:
-    leaves = await _leaf_tasks(session, plan)
-    statuses = await derived_statuses(session, [t for t, _ in leaves], today)
+    known = (await plan_tasks(session, plan)).tasks
+    parents = {t.parent for t in known}
+    leaves = [t for t in known if t.code not in parents]  # not headings with sub-items
+    progress = await judged_progress(session, leaves, today)
     by_group: dict[str, Counter[str]] = {}
-    for task, group in leaves:
-        by_group.setdefault(group, Counter())[statuses[task.id or 0]] += 1
+    for task in leaves:
+        status, _ = derive_status(
+            start_year=task.start_year,
+            end_year=task.end_year,
+            recurrence=task.recurrence,
+            progress=progress[task.id],
+            today=today,
+        )
+        by_group.setdefault(task.group, Counter())[status] += 1
     by_year: dict[str, Counter[str]] = {}
     for year, status in await _target_attainment(session, plan, today):
         by_year.setdefault(str(year), Counter())[status] += 1
-    period = (
-        await session.execute(
-            select(ReportingPeriod).where(
-                col(ReportingPeriod.plan_id) == plan.id,
-                col(ReportingPeriod.kind) == "annual",
-                col(ReportingPeriod.year) == today.year,
-            )
-        )
-    ).scalar()
+    # This year's annual period (if any) and the last approval, in one statement.
     last = (
-        await session.execute(
-            select(func.max(Report.approved_at))
-            .join(ReportingPeriod, col(ReportingPeriod.id) == col(Report.period_id))
-            .where(col(ReportingPeriod.plan_id) == plan.id)
+        select(func.max(Report.approved_at))
+        .join(ReportingPeriod, col(ReportingPeriod.id) == col(Report.period_id))
+        .where(col(ReportingPeriod.plan_id) == plan.id)
+        .scalar_subquery()
+    )
+    this_year = (
+        select(ReportingPeriod)
+        .where(
+            col(ReportingPeriod.plan_id) == plan.id,
+            col(ReportingPeriod.kind) == "annual",
+            col(ReportingPeriod.year) == today.year,
         )
-    ).scalar()
+        .subquery()
+    )
+    current = aliased(ReportingPeriod, this_year)
+    one = select(literal(1).label("one")).subquery()  # a row, whether the period exists or not
+    row = (
+        await session.execute(select(last, current).select_from(one).outerjoin(this_year, true()))
+    ).one()
+    last_approval, period = row[0], row[1]
     return Dashboard(
         tasks_by_group={g: {s: c.get(s, 0) for s in TASK_STATUSES} for g, c in by_group.items()},
         targets_by_year={y: {s: c.get(s, 0) for s in ATTAINMENT} for y, c in by_year.items()},
         current_period=await period_compliance(session, period) if period else None,
-        last_approval_at=last,
+        last_approval_at=last_approval,
     )
 
 

@@ -301,6 +301,21 @@ async def read_lineage(session: AsyncSession) -> Lineage:
 
 _VERSION = text("SELECT version, txid FROM data_version")
 _CACHE: dict[str, tuple[Any, Lineage]] = {}
+_SESSION_VERSION = "dxplan.data_version"  # session.info: (transaction, version read in it)
+
+
+async def data_version(session: AsyncSession) -> tuple[Any, ...]:
+    """The data version (version, transaction that set it) as the session's current
+    transaction first read it: one read per transaction, however many process caches are
+    keyed by it (the plan, this graph, the plan's tasks). What the transaction reads after it
+    is as new as it or newer, so an entry read then is never staler than its key."""
+    transaction = session.sync_session.get_transaction()
+    kept = session.info.get(_SESSION_VERSION)
+    if kept is not None and transaction is not None and kept[0] is transaction:
+        return kept[1]  # type: ignore[no-any-return]
+    version = tuple((await session.execute(_VERSION)).one())
+    session.info[_SESSION_VERSION] = (session.sync_session.get_transaction(), version)
+    return version
 
 
 async def load_lineage(session: AsyncSession) -> Lineage:
@@ -310,7 +325,7 @@ async def load_lineage(session: AsyncSession) -> Lineage:
     or newer, so an entry is never staler than its key. Not for a transaction that has just
     changed the events itself (its changes are not in the version until it commits): that one
     calls ``read_lineage``."""
-    version = tuple((await session.execute(_VERSION)).one())
+    version = await data_version(session)
     bind: Any = session.get_bind()
     key = bind.engine.url.render_as_string(hide_password=True)
     cached = _CACHE.get(key)

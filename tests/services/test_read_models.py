@@ -142,10 +142,17 @@ async def assert_read_models_match(sessionmaker: Any) -> tuple[int, int]:
 def oracle() -> Iterator[None]:
     """Public answers computed from the raw rows, as before the read models."""
     with pytest.MonkeyPatch.context() as patch:
-        for module in (progress, tasks, open_data):
+        for module in (progress, open_data):
             patch.setattr(module, "latest_task_progress", approved_task_progress)
-        for module in (dashboard, open_data):
-            patch.setattr(module, "latest_values", approved_values)
+
+        async def every_approved(session: Any, rows: Any, today: date) -> Any:
+            return await approved_task_progress(session, [row.id for row in rows])
+
+        # The task list reads only the rows it judges; the oracle hands it every one.
+        patch.setattr(tasks, "judged_progress", every_approved)
+        patch.setattr(open_data, "latest_values", approved_values)
+        # The dashboard reads only the value it judges; the oracle hands it every one.
+        patch.setattr(dashboard, "province_latest", approved_values)
         patch.setattr(indicators, "yearly_values", oracle_yearly_values)
         yield
 
