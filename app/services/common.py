@@ -53,7 +53,7 @@ async def load_agency_links(
         .order_by(owner, link_model.role, link_model.position)
     )
     refs: dict[str, AgencyRef] = {}
-    for owner_id, role, code, name, short_name, kind in rows.tuples():
+    for owner_id, role, code, name, short_name, kind in rows:
         ref = refs.get(code)
         if ref is None:
             ref = refs[code] = AgencyRef(code=code, name=name, short_name=short_name, kind=kind)

@@ -87,7 +87,7 @@ async def yearly_values(
         source,
         period_code,
         district,
-    ) in rows.tuples():
+    ) in rows:
         series = result[target_id]
         if more:
             series.complete = False
