@@ -37,7 +37,9 @@ async def test_task_answers_are_the_schemas_rendering(
         "reviewer": await signed_in(client, sessionmaker, role="reviewer", agency="STTTT"),
     }
     desk = Desk(client, staff)
-    period = await desk.period(["STTTT"], "2025-12-01", "2025-11-15")
+    # A year no other test reports in: a task's history keeps the latest entry of each year,
+    # and the session's database is shared (a later 2025 approval of A.V.3 hid this one).
+    period = await desk.period(["STTTT"], "2022-12-01", "2022-11-15")
     tricky = {**progress_row("A.V.3", 60), "public_summary": TRICKY}
     url, _, _ = await desk.report(period, [tricky, progress_row("A.I.1", 100, "completed")], [])
     await desk.move(url, "approve")
