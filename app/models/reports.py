@@ -64,6 +64,12 @@ class Report(SQLModel, table=True):
         Index(
             "ix_reports_queue", "submitted_at", "id", postgresql_where=text("state = 'submitted'")
         ),
+        # The plan's last approval, newest first (migration 0025).
+        Index(
+            "ix_reports_approved_at",
+            "approved_at",
+            postgresql_where=text("approved_at IS NOT NULL"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -247,10 +247,13 @@ async def dashboard(session: AsyncSession, plan: Plan, today: date) -> Dashboard
     for year, status in await _target_attainment(session, plan, today):
         by_year.setdefault(str(year), Counter())[status] += 1
     # This year's annual period (if any) and the last approval, in one statement.
+    # The newest approval first (ix_reports_approved_at), not max() over every report.
     last = (
-        select(func.max(Report.approved_at))
+        select(col(Report.approved_at))
         .join(ReportingPeriod, col(ReportingPeriod.id) == col(Report.period_id))
-        .where(col(ReportingPeriod.plan_id) == plan.id)
+        .where(col(ReportingPeriod.plan_id) == plan.id, col(Report.approved_at).is_not(None))
+        .order_by(col(Report.approved_at).desc())
+        .limit(1)
         .scalar_subquery()
     )
     this_year = (
