@@ -3,6 +3,7 @@ agencies, the seed keeps that true idempotently, and compliance, scorecards and 
 follow the lineage (a successor's scorecard shows its predecessors' past, labelled)."""
 
 import asyncio
+from datetime import date
 from typing import Any
 
 import httpx
@@ -11,6 +12,7 @@ from sqlalchemy import text
 
 from app.cli import run_seed
 from app.core.migrate import upgrade
+from app.deps import get_today
 from tests import db
 from tests.factories import Account, signed_in
 
@@ -84,7 +86,14 @@ async def test_compliance_and_dashboard_follow_the_lineage(
 async def test_successor_scorecard_shows_its_predecessors_past_labelled(
     client: httpx.AsyncClient,
 ) -> None:
-    card = (await client.get(f"{API}/agencies/HP_SKHCN/scorecard")).json()
+    # On a fixed day: from 1 December 2026 (Việt Nam) annual-2026 is due too and joins the card.
+    app: Any = client._transport.app  # type: ignore[attr-defined]
+    app.dependency_overrides[get_today] = lambda: date(2026, 11, 30)
+    try:
+        card = (await client.get(f"{API}/agencies/HP_SKHCN/scorecard")).json()
+        own = (await client.get(f"{API}/agencies/STTTT/scorecard")).json()
+    finally:
+        app.dependency_overrides.pop(get_today, None)
     rows = [
         (p["period"]["code"], p["reported_by"]["code"] if p["reported_by"] else None)
         for p in card["periods"]
@@ -93,7 +102,6 @@ async def test_successor_scorecard_shows_its_predecessors_past_labelled(
     assert sorted(rows[:-1]) == sorted(past)
     assert rows[-1] == ("annual-2025", None)  # asked itself: due 2025-12-01, after July 2025
     assert {p["status"] for p in card["periods"]} <= {"on_time", "late", "missing"}
-    own = (await client.get(f"{API}/agencies/STTTT/scorecard")).json()
     assert [p["period"]["code"] for p in own["periods"]] == [
         f"annual-{y}" for y in range(2021, 2025)
     ]
