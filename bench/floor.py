@@ -102,29 +102,10 @@ CASES = ("/ceiling", "/asyncpg", "/asyncpg-tx", "/sqlalchemy")
 
 def floor_server(url: str, work: "Path") -> "Server":
     """This app on uvicorn with two workers, like the service and the ceiling."""
-    from bench.servers import BIN, LOOPBACK, Server
+    from bench.servers import asgi_server
 
-    server = Server(
-        "floor",
-        [],
-        {"DATABASE_URL": url, "APP_ENV": "production", "DXPLAN_JWT_SECRET": "x" * 48},
-        work / "floor.log",
-        ready_path="/ceiling",
-    )
-    server.argv = [
-        str(BIN / "uvicorn"),
-        "bench.floor:app",
-        "--host",
-        LOOPBACK,
-        "--port",
-        str(server.port),
-        "--workers",
-        "2",
-        "--no-access-log",
-        "--log-level",
-        "warning",
-    ]
-    return server
+    env = {"DATABASE_URL": url, "APP_ENV": "production", "DXPLAN_JWT_SECRET": "x" * 48}
+    return asgi_server("floor", "bench.floor:app", env, work, ready_path="/ceiling")
 
 
 Measured = tuple[str, "Result", float]  # case, wrk's result, server CPU seconds

@@ -124,19 +124,22 @@ def app_server(database_url: str, cache_entries: int, workdir: Path, name: str) 
     return server
 
 
-def ceiling_server(answers: Path, workdir: Path) -> Server:
-    """The bare ASGI app of bench/ceiling.py, on uvicorn with the same two workers."""
+def asgi_server(
+    name: str,
+    target: str,
+    env: dict[str, str],
+    workdir: Path,
+    ready_path: str,
+    ready_status: int = 200,
+) -> Server:
+    """A bare ASGI app (``module:app``) on uvicorn with the service's two workers and no
+    access log: the ceiling and the floor."""
     server = Server(
-        "ceiling",
-        [],
-        {"BENCH_CEILING_ANSWERS": str(answers)},
-        workdir / "ceiling.log",
-        ready_path="/__ready",
-        ready_status=204,
+        name, [], env, workdir / f"{name}.log", ready_path=ready_path, ready_status=ready_status
     )
     server.argv = [
         str(BIN / "uvicorn"),
-        "bench.ceiling:app",
+        target,
         "--host",
         LOOPBACK,
         "--port",
@@ -148,6 +151,18 @@ def ceiling_server(answers: Path, workdir: Path) -> Server:
         "warning",
     ]
     return server
+
+
+def ceiling_server(answers: Path, workdir: Path) -> Server:
+    """The bare ASGI app of bench/ceiling.py, on uvicorn with the same two workers."""
+    return asgi_server(
+        "ceiling",
+        "bench.ceiling:app",
+        {"BENCH_CEILING_ANSWERS": str(answers)},
+        workdir,
+        ready_path="/__ready",
+        ready_status=204,
+    )
 
 
 @dataclass

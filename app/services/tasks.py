@@ -1,6 +1,6 @@
 """Task queries: the public list and detail of Phụ lục 3."""
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -17,6 +17,7 @@ from app.models import Plan, Section, Task, TaskAgency, TaskGroup
 from app.schemas.common import VIETNAM, AgencyRef, ItemRef
 from app.schemas.tasks import TaskProgress, TaskRead
 from app.services.common import (
+    LinksByItem,
     agency_id_for_filter,
     linked_to_agency,
     load_agency_links,
@@ -91,6 +92,38 @@ def _summary(
     }
 
 
+async def _details(
+    session: AsyncSession, rows: Sequence[Any], ids: list[int]
+) -> tuple[LinksByItem, Callable[[Any], dict[str, Any]]]:
+    """What a task's detail adds to its summary, for these rows of `_base`: the agency links
+    by task, and the detail's plan fields of a row (sub-tasks, source section, texts)."""
+    links = await load_agency_links(session, TaskAgency, "task_id", ids)
+    subtasks = await refs_by_owner(session, Task, "parent_id", ids)
+    section_ids = {row[0].source_section_id for row in rows} - {None}
+    sources = {
+        section_id: ItemRef(code=code, title=title)
+        for section_id, code, title in await session.execute(
+            select(col(Section.id), col(Section.code), col(Section.title)).where(
+                col(Section.id).in_(section_ids)
+            )
+        )
+    }
+
+    def details(row: Any) -> dict[str, Any]:
+        task: Task = row[0]
+        return {
+            "full_text": task.full_text,
+            "deliverables": task.deliverables,
+            "group_title": row[4],
+            "subgroup_title": row[5],
+            "source_section": sources.get(task.source_section_id or 0),
+            "subtasks": subtasks[task.id or 0],
+            "note": task.note,
+        }
+
+    return links, details
+
+
 async def read_tasks(
     session: AsyncSession, plan: Plan, codes: Sequence[str], today: date, query: str = ""
 ) -> list[TaskRead]:
@@ -105,17 +138,7 @@ async def read_tasks(
     if not rows:
         return []
     ids = [row[0].id or 0 for row in rows]
-    links = await load_agency_links(session, TaskAgency, "task_id", ids)
-    subtasks = await refs_by_owner(session, Task, "parent_id", ids)
-    section_ids = {row[0].source_section_id for row in rows} - {None}
-    sources = {
-        section_id: ItemRef(code=code, title=title)
-        for section_id, code, title in await session.execute(
-            select(col(Section.id), col(Section.code), col(Section.title)).where(
-                col(Section.id).in_(section_ids)
-            )
-        )
-    }
+    links, details = await _details(session, rows, ids)
     # Bounded: the latest of each year, which keeps what the derived status reads.
     progress, complete = await yearly_task_progress(session, ids)
     out = []
@@ -129,13 +152,7 @@ async def read_tasks(
                     "progress_history": [_progress(p) for p in progress[task_id]],
                     "progress_history_complete": complete[task_id],
                     "progress_url": progress_url(task.code) + query,
-                    "full_text": task.full_text,
-                    "deliverables": task.deliverables,
-                    "group_title": row[4],
-                    "subgroup_title": row[5],
-                    "source_section": sources.get(task.source_section_id or 0),
-                    "subtasks": subtasks[task_id],
-                    "note": task.note,
+                    **details(row),
                 }
             )
         )
@@ -202,17 +219,7 @@ async def plan_tasks(session: AsyncSession, plan: Plan) -> PlanTasks:
         return cached
     rows = (await session.execute(_base(plan).order_by(col(Task.sort_order), col(Task.id)))).all()
     ids = [row[0].id or 0 for row in rows]
-    links = await load_agency_links(session, TaskAgency, "task_id", ids)
-    subtasks = await refs_by_owner(session, Task, "parent_id", ids)
-    section_ids = {row[0].source_section_id for row in rows} - {None}
-    sources = {
-        section_id: ItemRef(code=code, title=title)
-        for section_id, code, title in await session.execute(
-            select(col(Section.id), col(Section.code), col(Section.title)).where(
-                col(Section.id).in_(section_ids)
-            )
-        )
-    }
+    links, details = await _details(session, rows, ids)
     groups = {
         code: int(group_id or 0)
         for code, group_id in await session.execute(
@@ -231,13 +238,7 @@ async def plan_tasks(session: AsyncSession, plan: Plan) -> PlanTasks:
                 "progress_history": [],
                 "progress_history_complete": True,
                 "progress_url": "",
-                "full_text": task.full_text,
-                "deliverables": task.deliverables,
-                "group_title": row[4],
-                "subgroup_title": row[5],
-                "source_section": sources.get(task.source_section_id or 0),
-                "subtasks": subtasks[task_id],
-                "note": task.note,
+                **details(row),
             }
         )
         body = bytes(model.__pydantic_serializer__.to_json(model, by_alias=True))
